@@ -1,0 +1,347 @@
+//! The MCP Apps catalog: what `tools/list`, `resources/list` and `resources/read` answer,
+//! computed once at start and held pre-serialized.
+//!
+//! Rules (sunpeak's, with the fixes of the product contract):
+//! - A tool whose `resource` names a loaded resource is a UI tool: its `_meta.ui.resourceUri`,
+//!   the legacy `_meta["ui/resourceUri"]` and `_meta["openai/outputTemplate"]` all hold the
+//!   resource's URI (a user-written `ui.resourceUri` cannot point elsewhere). A tool whose
+//!   `resource` is not found is skipped with a warning, as sunpeak does.
+//! - Every tool keeps its `title` (sunpeak drops it for tools without a UI).
+//! - Every resource is listed, referenced or not: first those referenced by tools, in tool
+//!   order (sunpeak's order), then the others in directory order.
+//! - Resources carry `mimeType: text/html;profile=mcp-app`; the `_meta` of the listing and of
+//!   the read content are the same, resolved per host ([`crate::domain`]).
+//!
+//! Everything a request can ask for is serialized here, once: three variants (unknown host,
+//! Claude, ChatGPT) of the resource listing, and each resource's HTML already JSON-escaped, so
+//! serving a read is copying bytes.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+
+use crate::client::HostClient;
+use crate::dist::DistResource;
+use crate::domain::final_resource_meta;
+use crate::js::truthy;
+
+/// The MIME type of MCP Apps HTML resources.
+pub const RESOURCE_MIME_TYPE: &str = "text/html;profile=mcp-app";
+/// The deprecated flat tool `_meta` key that links a tool to its UI resource.
+pub const RESOURCE_URI_META_KEY: &str = "ui/resourceUri";
+/// The OpenAI Apps SDK tool `_meta` key that links a tool to its UI template.
+pub const OPENAI_OUTPUT_TEMPLATE_KEY: &str = "openai/outputTemplate";
+
+/// A tool as loaded from `dist/tools/<name>.js`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppTool {
+    /// The tool name (the file name without `.js`).
+    pub name: String,
+    /// The `tool` export as JSON (`resource`, `title`, `description`, `annotations`, `_meta`).
+    pub config: Value,
+    /// The `schema` export converted to JSON Schema; `None` when the module has no `schema`.
+    pub input_schema: Option<Value>,
+    /// The `outputSchema` export converted to JSON Schema.
+    pub output_schema: Option<Value>,
+}
+
+/// The host variants resources are resolved for.
+const SLOTS: [Option<HostClient>; 3] = [None, Some(HostClient::Claude), Some(HostClient::OpenAi)];
+
+fn slot(client: Option<HostClient>) -> usize {
+    match client {
+        None => 0,
+        Some(HostClient::Claude) => 1,
+        Some(HostClient::OpenAi) => 2,
+    }
+}
+
+/// One listed resource and its pre-serialized read results.
+#[derive(Debug)]
+struct CatalogResource {
+    name: String,
+    /// `{"contents":[{"uri":…,"mimeType":…,"text":` (shared by every variant).
+    read_prefix: Bytes,
+    /// The HTML as a JSON string literal.
+    escaped_html: Bytes,
+    /// `,"_meta":…}]}` or `}]}`, per host variant.
+    read_suffix: [Bytes; 3],
+    /// The whole read result per variant, when all variants are equal (the usual case).
+    read_whole: Option<Bytes>,
+}
+
+/// The tools and resources a server exposes, pre-serialized.
+#[derive(Debug)]
+pub struct Catalog {
+    tools_list: Bytes,
+    /// Registered tool name -> the URI of its resource, if it is a UI tool.
+    tools: HashMap<String, Option<String>>,
+    tool_count: usize,
+    resources: Vec<CatalogResource>,
+    /// Normalized URI -> index in `resources`.
+    by_uri: HashMap<String, usize>,
+    resources_list: [Bytes; 3],
+    warnings: Vec<String>,
+}
+
+impl Catalog {
+    /// Builds the catalog. `tools` in registration order (sunpeak: byte order of the file
+    /// names), `resources` in directory order. `server_url` is the public URL of `/mcp`, for
+    /// the default sandbox domains.
+    pub fn new(tools: &[AppTool], resources: &[DistResource], server_url: Option<&str>) -> Self {
+        let by_name: HashMap<&str, &DistResource> =
+            resources.iter().map(|r| (r.name.as_str(), r)).collect();
+        let mut warnings = Vec::new();
+        let mut listed_tools = Vec::new();
+        let mut registered = HashMap::new();
+        let mut order: Vec<&DistResource> = Vec::new();
+
+        for tool in tools {
+            if registered.contains_key(&tool.name) {
+                warnings.push(format!("Duplicate tool \"{}\". Skipping.", tool.name));
+                continue;
+            }
+            let resource_name = tool.config.get("resource").filter(|v| truthy(v));
+            let resource = match resource_name {
+                None => None,
+                Some(Value::String(name)) if by_name.contains_key(name.as_str()) => {
+                    by_name.get(name.as_str()).copied()
+                }
+                Some(name) => {
+                    let name = name.as_str().map_or_else(|| name.to_string(), String::from);
+                    warnings.push(format!(
+                        "Resource \"{name}\" not found for tool \"{}\". Skipping.",
+                        tool.name
+                    ));
+                    continue;
+                }
+            };
+            if let Some(res) = resource
+                && !order.iter().any(|r| r.uri == res.uri)
+            {
+                order.push(res);
+            }
+            listed_tools.push(tool_json(tool, resource.map(|r| r.uri.as_str())));
+            registered.insert(tool.name.clone(), resource.map(|r| r.uri.clone()));
+        }
+        for res in resources {
+            if !order.iter().any(|r| r.uri == res.uri) {
+                order.push(res);
+            } else if !order.iter().any(|r| std::ptr::eq(*r, res)) {
+                warnings.push(format!(
+                    "Resource \"{}\" has the same URI as another resource ({}). Skipping.",
+                    res.name, res.uri
+                ));
+            }
+        }
+
+        let mut listings: [Vec<Value>; 3] = Default::default();
+        let mut catalog_resources = Vec::with_capacity(order.len());
+        let mut by_uri = HashMap::new();
+        for res in order {
+            let metas = SLOTS.map(|client| {
+                final_resource_meta(res.meta.as_ref(), client.map(HostClient::name), server_url)
+            });
+            for (i, meta) in metas.iter().enumerate() {
+                listings[i].push(listing_json(res, meta.as_ref()));
+            }
+            by_uri.insert(normalize_uri(&res.uri), catalog_resources.len());
+            catalog_resources.push(CatalogResource::new(res, &metas));
+        }
+        let resources_list = listings.map(|list| to_bytes(&json!({ "resources": list })));
+
+        Catalog {
+            tools_list: to_bytes(&json!({ "tools": listed_tools })),
+            tool_count: registered.len(),
+            tools: registered,
+            resources: catalog_resources,
+            by_uri,
+            resources_list,
+            warnings,
+        }
+    }
+
+    /// Warnings found while building (tools skipped because their resource is missing).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The `tools/list` result, serialized.
+    pub fn tools_list(&self) -> Bytes {
+        self.tools_list.clone()
+    }
+
+    /// Number of registered tools.
+    pub fn tool_count(&self) -> usize {
+        self.tool_count
+    }
+
+    /// Number of listed resources.
+    pub fn resource_count(&self) -> usize {
+        self.resources.len()
+    }
+
+    /// Names of the listed resources, in listing order.
+    pub fn resource_names(&self) -> impl Iterator<Item = &str> {
+        self.resources.iter().map(|r| r.name.as_str())
+    }
+
+    /// Whether `name` is a registered tool (a tool skipped for a missing resource is not).
+    pub fn has_tool(&self, name: &str) -> bool {
+        self.tools.contains_key(name)
+    }
+
+    /// The `resources/list` result for a host, serialized.
+    pub fn resources_list(&self, client: Option<HostClient>) -> Bytes {
+        self.resources_list[slot(client)].clone()
+    }
+
+    /// The `resources/read` result for `uri` and a host, serialized; `None` for an unknown URI.
+    pub fn read_resource(&self, uri: &str, client: Option<HostClient>) -> Option<Bytes> {
+        let index = *self.by_uri.get(&normalize_uri(uri))?;
+        let res = &self.resources[index];
+        if let Some(whole) = &res.read_whole {
+            return Some(whole.clone());
+        }
+        Some(res.assemble(slot(client)))
+    }
+}
+
+impl CatalogResource {
+    fn new(res: &DistResource, metas: &[Option<Value>; 3]) -> Self {
+        let mut prefix = String::from("{\"contents\":[{\"uri\":");
+        prefix.push_str(&json_string(&res.uri));
+        prefix.push_str(",\"mimeType\":");
+        prefix.push_str(&json_string(RESOURCE_MIME_TYPE));
+        prefix.push_str(",\"text\":");
+        let suffix = |meta: &Option<Value>| match meta {
+            Some(meta) => Bytes::from(format!(",\"_meta\":{}}}]}}", compact(meta))),
+            None => Bytes::from_static(b"}]}"),
+        };
+        let read_suffix = [suffix(&metas[0]), suffix(&metas[1]), suffix(&metas[2])];
+        let read_prefix = Bytes::from(prefix);
+        let escaped_html = Bytes::from(json_string(&res.html));
+        let mut resource = CatalogResource {
+            name: res.name.clone(),
+            read_prefix,
+            escaped_html,
+            read_suffix,
+            read_whole: None,
+        };
+        // One host-independent result: hold it whole, and only once.
+        let [a, b, c] = &resource.read_suffix;
+        if a == b && b == c {
+            let whole = resource.assemble(0);
+            resource.read_whole = Some(whole);
+            resource.escaped_html = Bytes::new();
+        }
+        resource
+    }
+
+    fn assemble(&self, slot: usize) -> Bytes {
+        let suffix = &self.read_suffix[slot];
+        let mut out =
+            Vec::with_capacity(self.read_prefix.len() + self.escaped_html.len() + suffix.len());
+        out.extend_from_slice(&self.read_prefix);
+        out.extend_from_slice(&self.escaped_html);
+        out.extend_from_slice(suffix);
+        Bytes::from(out)
+    }
+}
+
+/// One `tools/list` entry. Key order as the TypeScript SDK: `name, title, description,
+/// inputSchema, annotations, execution, _meta, outputSchema`.
+fn tool_json(tool: &AppTool, resource_uri: Option<&str>) -> Value {
+    let config = tool.config.as_object();
+    let field = |key: &str| config.and_then(|c| c.get(key)).filter(|v| !v.is_null());
+    let mut out = Map::new();
+    out.insert("name".into(), Value::String(tool.name.clone()));
+    for key in ["title", "description"] {
+        if let Some(value) = field(key) {
+            out.insert(key.into(), value.clone());
+        }
+    }
+    out.insert(
+        "inputSchema".into(),
+        tool.input_schema
+            .clone()
+            .unwrap_or_else(|| json!({"type": "object", "properties": {}})),
+    );
+    if let Some(annotations) = field("annotations") {
+        out.insert("annotations".into(), annotations.clone());
+    }
+    out.insert("execution".into(), json!({"taskSupport": "forbidden"}));
+    let meta = match resource_uri {
+        Some(uri) => Some(ui_tool_meta(field("_meta"), uri)),
+        None => field("_meta").cloned(),
+    };
+    if let Some(meta) = meta {
+        out.insert("_meta".into(), meta);
+    }
+    if let Some(schema) = &tool.output_schema {
+        out.insert("outputSchema".into(), schema.clone());
+    }
+    Value::Object(out)
+}
+
+/// A UI tool's `_meta`: the user's keys, with `ui.resourceUri` first in `ui` and the legacy
+/// and OpenAI keys all pointing at the real resource URI.
+fn ui_tool_meta(user_meta: Option<&Value>, uri: &str) -> Value {
+    let mut meta = user_meta
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let mut ui = Map::new();
+    ui.insert("resourceUri".into(), Value::String(uri.to_string()));
+    if let Some(user_ui) = meta.get("ui").and_then(Value::as_object) {
+        for (key, value) in user_ui {
+            if key != "resourceUri" {
+                ui.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    meta.insert("ui".into(), Value::Object(ui));
+    meta.insert(RESOURCE_URI_META_KEY.into(), Value::String(uri.to_string()));
+    meta.insert(
+        OPENAI_OUTPUT_TEMPLATE_KEY.into(),
+        Value::String(uri.to_string()),
+    );
+    Value::Object(meta)
+}
+
+/// One `resources/list` entry: `uri, name, title?, mimeType, description?, _meta?`.
+fn listing_json(res: &DistResource, meta: Option<&Value>) -> Value {
+    let mut out = Map::new();
+    out.insert("uri".into(), Value::String(res.uri.clone()));
+    out.insert("name".into(), Value::String(res.name.clone()));
+    if let Some(title) = &res.title {
+        out.insert("title".into(), Value::String(title.clone()));
+    }
+    out.insert("mimeType".into(), Value::String(RESOURCE_MIME_TYPE.into()));
+    if let Some(description) = &res.description {
+        out.insert("description".into(), Value::String(description.clone()));
+    }
+    if let Some(meta) = meta {
+        out.insert("_meta".into(), meta.clone());
+    }
+    Value::Object(out)
+}
+
+/// URIs are looked up as sunpeak does (`new URL(uri).toString()`), falling back to the text.
+fn normalize_uri(uri: &str) -> String {
+    url::Url::parse(uri).map_or_else(|_| uri.to_string(), |u| u.to_string())
+}
+
+fn json_string(s: &str) -> String {
+    // Serializing a string cannot fail.
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+fn compact(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn to_bytes(value: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).unwrap_or_default())
+}
