@@ -6,11 +6,18 @@
 //! - `cargo xtask bench build|start|transport`: side-by-side benchmarks.
 //! - `cargo xtask dist`: a release archive with checksums.
 
+use std::process::ExitCode;
+
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod clients;
+mod conformance;
 mod demo;
+mod paths;
+mod proc;
+mod report;
 mod test;
 
 #[derive(Debug, Parser)]
@@ -31,10 +38,21 @@ enum Command {
     Bench(bench::BenchCommand),
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
+fn main() -> ExitCode {
+    let result: Result<()> = match Cli::parse().command {
         Command::Demo(args) => demo::run(args),
         Command::Test(args) => test::run(args),
         Command::Bench(cmd) => bench::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // The chain on one line per cause, without a backtrace: the messages name the step.
+            eprintln!("\nerror: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
     }
 }
