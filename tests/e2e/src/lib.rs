@@ -6,6 +6,10 @@
 //! is up to date) and returns the path cargo reports, which respects `CARGO_TARGET_DIR`.
 //! `SUNPEAK_BIN` overrides this with a binary of your choice.
 
+pub mod builds;
+pub mod compare;
+pub mod harness;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
