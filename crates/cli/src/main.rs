@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod build;
+mod logging;
 mod start;
 
 /// Build and serve MCP Apps.

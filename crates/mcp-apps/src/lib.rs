@@ -7,7 +7,8 @@
 //!   `resources/read` pre-serialized;
 //! - [`client`] and [`domain`] detect the connecting host and resolve per-host sandbox domains,
 //!   with the algorithms of the npm `sunpeak`;
-//! - [`identity`] builds `serverInfo` from the `server` export and `package.json`.
+//! - [`identity`] builds `serverInfo` from the `server` export and `package.json`;
+//! - [`routes`] answers the root page, the favicon, OAuth protected-resource metadata and 404.
 //!
 //! The library logs through `tracing` and returns typed errors; it never prints.
 
@@ -17,6 +18,7 @@ pub mod dist;
 pub mod domain;
 pub mod identity;
 mod js;
+pub mod routes;
 
 pub use catalog::{AppTool, Catalog, RESOURCE_MIME_TYPE};
 pub use client::{HostClient, detect_client};

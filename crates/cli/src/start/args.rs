@@ -1,0 +1,142 @@
+//! The flags of `sunpeak start` (product contract, section 2). Every flag takes both
+//! `--flag value` and `--flag=value`; environment variables are read where the table names one.
+
+use std::time::Duration;
+
+use super::units::{Workers, parse_bytes, parse_duration, parse_workers};
+
+/// Flags of `sunpeak start`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StartArgs {
+    /// Listen port. If it is busy, start fails (it never picks another port).
+    #[arg(long, short, env = "PORT", default_value_t = 8000)]
+    pub port: u16,
+
+    /// Bind address.
+    #[arg(long, env = "HOST", default_value = "0.0.0.0")]
+    pub host: String,
+
+    /// Log JSON lines (`ts`, `level`, `msg` and fields): errors to stderr, the rest to stdout.
+    #[arg(long)]
+    pub json_logs: bool,
+
+    /// Answer POSTs with SSE streams instead of JSON.
+    #[arg(long)]
+    pub sse: bool,
+
+    /// No sessions: POST only; GET and DELETE get 405.
+    #[arg(long)]
+    pub stateless: bool,
+
+    /// Public URL of /mcp (e.g. https://app.example.com/mcp): per-host widget domains
+    /// (`_meta.ui.domain`) and OAuth protected-resource metadata.
+    #[arg(long, env = "SUNPEAK_SERVER_URL", value_parser = parse_server_url)]
+    pub server_url: Option<String>,
+
+    /// Extra allowed browser origins, comma-separated (`*` allows all). Loopback origins and
+    /// the origin of --server-url are always allowed.
+    #[arg(long, env = "SUNPEAK_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Live-session cap; when full, the least recently used idle session is evicted.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_sessions: u64,
+
+    /// Idle sessions are closed after this long (e.g. 300ms, 30s, 5m, 1h).
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub session_idle_timeout: Duration,
+
+    /// Larger POST bodies get 413 (bytes, or with a unit: 4MiB).
+    #[arg(long, env = "SUNPEAK_MAX_BODY_BYTES", default_value = "4194304", value_parser = parse_bytes)]
+    pub max_body_bytes: u64,
+
+    /// On SIGTERM/SIGINT: stop accepting, let in-flight calls finish for this long, then exit.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
+
+    /// Node.js tool-worker processes (`auto`: one per CPU).
+    #[arg(long, env = "SUNPEAK_WORKERS", default_value = "1", value_parser = parse_workers)]
+    pub workers: Workers,
+
+    /// A tool call running longer gets an error result and is cancelled (default: no limit).
+    #[arg(long, value_parser = parse_duration)]
+    pub tool_timeout: Option<Duration>,
+
+    /// Where sessions live: in memory (default). `redis://...` is not supported yet.
+    #[arg(long, env = "SUNPEAK_SESSION_STORE")]
+    pub session_store: Option<String>,
+}
+
+fn parse_server_url(text: &str) -> Result<String, String> {
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
+            // Kept exactly as given: Claude's sandbox domain is a hash of this string.
+            Ok(text.to_string())
+        }
+        Ok(_) => Err(format!(
+            "`{text}` is not an http(s) URL (expected e.g. https://app.example.com/mcp)"
+        )),
+        Err(err) => Err(format!(
+            "`{text}` is not a URL ({err}); expected e.g. https://app.example.com/mcp"
+        )),
+    }
+}
+
+impl StartArgs {
+    /// The allowed origins as given, without empty entries.
+    pub fn extra_origins(&self) -> Vec<String> {
+        self.allowed_origins
+            .iter()
+            .map(|o| o.trim().trim_end_matches('/').to_string())
+            .filter(|o| !o.is_empty())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: StartArgs,
+    }
+
+    fn parse(argv: &[&str]) -> Result<StartArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("start").chain(argv.iter().copied())).map(|c| c.args)
+    }
+
+    #[test]
+    fn both_flag_forms() {
+        // Environment variables of the test process could leak in; only flags are checked.
+        let a = parse(&["--port=3001", "--host", "127.0.0.1", "--drain-timeout=300ms"]).unwrap();
+        assert_eq!(a.port, 3001);
+        assert_eq!(a.host, "127.0.0.1");
+        assert_eq!(a.drain_timeout, Duration::from_millis(300));
+        let a = parse(&["-p", "3002", "--workers=auto", "--tool-timeout", "5s"]).unwrap();
+        assert_eq!(a.port, 3002);
+        assert_eq!(a.workers, Workers::Auto);
+        assert_eq!(a.tool_timeout, Some(Duration::from_secs(5)));
+        let a = parse(&["--allowed-origins=https://a.example,https://b.example/"]).unwrap();
+        assert_eq!(a.extra_origins(), ["https://a.example", "https://b.example"]);
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        assert!(parse(&["--port", "abc"]).is_err());
+        assert!(parse(&["--port", "70000"]).is_err());
+        assert!(parse(&["--max-sessions", "0"]).is_err());
+        assert!(parse(&["--server-url", "not a url"]).is_err());
+        assert!(parse(&["--server-url", "ftp://x.example/mcp"]).is_err());
+        assert!(parse(&["--session-idle-timeout", "soon"]).is_err());
+        assert!(parse(&["--unknown-flag"]).is_err());
+    }
+
+    #[test]
+    fn server_url_kept_verbatim() {
+        let a = parse(&["--server-url", "https://Example.com/mcp"]).unwrap();
+        assert_eq!(a.server_url.as_deref(), Some("https://Example.com/mcp"));
+    }
+}
