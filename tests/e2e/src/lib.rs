@@ -9,6 +9,7 @@
 pub mod builds;
 pub mod compare;
 pub mod harness;
+pub mod start;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
