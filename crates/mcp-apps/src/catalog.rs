@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::client::HostClient;
@@ -34,16 +35,17 @@ pub const RESOURCE_URI_META_KEY: &str = "ui/resourceUri";
 pub const OPENAI_OUTPUT_TEMPLATE_KEY: &str = "openai/outputTemplate";
 
 /// A tool as loaded from `dist/tools/<name>.js`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct AppTool {
     /// The tool name (the file name without `.js`).
     pub name: String,
     /// The `tool` export as JSON (`resource`, `title`, `description`, `annotations`, `_meta`).
     pub config: Value,
-    /// The `schema` export converted to JSON Schema; `None` when the module has no `schema`.
-    pub input_schema: Option<Value>,
+    /// The `schema` export converted to JSON Schema, as serialized by Node (kept byte for
+    /// byte); `None` means `{"type":"object","properties":{}}`.
+    pub input_schema: Option<Box<RawValue>>,
     /// The `outputSchema` export converted to JSON Schema.
-    pub output_schema: Option<Value>,
+    pub output_schema: Option<Box<RawValue>>,
 }
 
 /// The host variants resources are resolved for.
@@ -152,7 +154,7 @@ impl Catalog {
         let resources_list = listings.map(|list| to_bytes(&json!({ "resources": list })));
 
         Catalog {
-            tools_list: to_bytes(&json!({ "tools": listed_tools })),
+            tools_list: Bytes::from(format!("{{\"tools\":[{}]}}", listed_tools.join(","))),
             tool_count: registered.len(),
             tools: registered,
             resources: catalog_resources,
@@ -250,39 +252,50 @@ impl CatalogResource {
     }
 }
 
-/// One `tools/list` entry. Key order as the TypeScript SDK: `name, title, description,
-/// inputSchema, annotations, execution, _meta, outputSchema`.
-fn tool_json(tool: &AppTool, resource_uri: Option<&str>) -> Value {
+/// One `tools/list` entry, serialized. Key order as the TypeScript SDK writes it: `name,
+/// title, description, inputSchema, annotations, execution, _meta, outputSchema`. The schemas
+/// are copied verbatim.
+fn tool_json(tool: &AppTool, resource_uri: Option<&str>) -> String {
     let config = tool.config.as_object();
     let field = |key: &str| config.and_then(|c| c.get(key)).filter(|v| !v.is_null());
-    let mut out = Map::new();
-    out.insert("name".into(), Value::String(tool.name.clone()));
+    let mut out = String::from("{\"name\":");
+    out.push_str(&json_string(&tool.name));
     for key in ["title", "description"] {
         if let Some(value) = field(key) {
-            out.insert(key.into(), value.clone());
+            push_member(&mut out, key, &compact(value));
         }
     }
-    out.insert(
-        "inputSchema".into(),
-        tool.input_schema
-            .clone()
-            .unwrap_or_else(|| json!({"type": "object", "properties": {}})),
-    );
-    if let Some(annotations) = field("annotations") {
-        out.insert("annotations".into(), annotations.clone());
+    match &tool.input_schema {
+        Some(schema) => push_member(&mut out, "inputSchema", schema.get()),
+        None => push_member(
+            &mut out,
+            "inputSchema",
+            r#"{"type":"object","properties":{}}"#,
+        ),
     }
-    out.insert("execution".into(), json!({"taskSupport": "forbidden"}));
+    if let Some(annotations) = field("annotations") {
+        push_member(&mut out, "annotations", &compact(annotations));
+    }
+    push_member(&mut out, "execution", r#"{"taskSupport":"forbidden"}"#);
     let meta = match resource_uri {
         Some(uri) => Some(ui_tool_meta(field("_meta"), uri)),
         None => field("_meta").cloned(),
     };
     if let Some(meta) = meta {
-        out.insert("_meta".into(), meta);
+        push_member(&mut out, "_meta", &compact(&meta));
     }
     if let Some(schema) = &tool.output_schema {
-        out.insert("outputSchema".into(), schema.clone());
+        push_member(&mut out, "outputSchema", schema.get());
     }
-    Value::Object(out)
+    out.push('}');
+    out
+}
+
+fn push_member(out: &mut String, key: &str, json: &str) {
+    out.push(',');
+    out.push_str(&json_string(key));
+    out.push(':');
+    out.push_str(json);
 }
 
 /// A UI tool's `_meta`: the user's keys, with `ui.resourceUri` first in `ui` and the legacy

@@ -19,11 +19,15 @@ fn tool(name: &str, config: Value) -> AppTool {
     AppTool {
         name: name.into(),
         config,
-        input_schema: Some(
-            json!({"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}),
-        ),
+        input_schema: Some(raw(
+            r#"{"$schema":"http://json-schema.org/draft-07/schema#","type":"object","properties":{"q":{"type":"string"}},"required":["q"]}"#,
+        )),
         output_schema: None,
     }
+}
+
+fn raw(json: &str) -> Box<serde_json::value::RawValue> {
+    serde_json::value::RawValue::from_string(json.to_string()).unwrap()
 }
 
 fn parse(bytes: bytes::Bytes) -> Value {
@@ -84,6 +88,21 @@ fn user_resource_uri_cannot_override_the_real_one() {
 }
 
 #[test]
+fn schemas_are_copied_verbatim() {
+    let mut t = tool("t", json!({}));
+    // Spacing and number spelling as Node wrote them survive.
+    t.input_schema = Some(raw(
+        r#"{"type":"object","properties":{"n":{"maximum":1e+21}}}"#,
+    ));
+    let catalog = Catalog::new(&[t], &[], None);
+    let text = String::from_utf8(catalog.tools_list().to_vec()).unwrap();
+    assert!(
+        text.contains(r#""inputSchema":{"type":"object","properties":{"n":{"maximum":1e+21}}}"#),
+        "{text}"
+    );
+}
+
+#[test]
 fn plain_tool_keeps_title_and_meta_and_gets_no_link_keys() {
     let tools = [
         tool(
@@ -94,7 +113,7 @@ fn plain_tool_keeps_title_and_meta_and_gets_no_link_keys() {
             name: "noschema".into(),
             config: json!({"description": "d"}),
             input_schema: None,
-            output_schema: Some(json!({"type": "object"})),
+            output_schema: Some(raw(r#"{"type":"object"}"#)),
         },
     ];
     let listed = parse(Catalog::new(&tools, &[], None).tools_list());
