@@ -38,6 +38,15 @@ pub struct StartArgs {
     #[arg(long, env = "SUNPEAK_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// OAuth authorization server issuer URL(s), comma-separated. With --server-url, serves
+    /// RFC 9728 protected-resource metadata and points 401 challenges at it.
+    #[arg(long, env = "SUNPEAK_AUTHORIZATION_SERVERS", value_delimiter = ',', value_parser = parse_http_url)]
+    pub authorization_server: Vec<String>,
+
+    /// Scopes named in the protected-resource metadata and 401 challenges, comma-separated.
+    #[arg(long, env = "SUNPEAK_OAUTH_SCOPES", value_delimiter = ',')]
+    pub oauth_scopes: Vec<String>,
+
     /// Live-session cap; when full, the least recently used idle session is evicted.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_sessions: u64,
@@ -68,6 +77,10 @@ pub struct StartArgs {
 }
 
 fn parse_server_url(text: &str) -> Result<String, String> {
+    parse_http_url(text)
+}
+
+fn parse_http_url(text: &str) -> Result<String, String> {
     match url::Url::parse(text) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
             // Kept exactly as given: Claude's sandbox domain is a hash of this string.
@@ -132,6 +145,19 @@ mod tests {
         assert!(parse(&["--server-url", "ftp://x.example/mcp"]).is_err());
         assert!(parse(&["--session-idle-timeout", "soon"]).is_err());
         assert!(parse(&["--unknown-flag"]).is_err());
+        assert!(parse(&["--authorization-server", "auth.example.com"]).is_err());
+    }
+
+    #[test]
+    fn oauth_lists() {
+        let a = parse(&[
+            "--authorization-server=https://a.example,https://b.example",
+            "--oauth-scopes",
+            "read,write",
+        ])
+        .unwrap();
+        assert_eq!(a.authorization_server, ["https://a.example", "https://b.example"]);
+        assert_eq!(a.oauth_scopes, ["read", "write"]);
     }
 
     #[test]
