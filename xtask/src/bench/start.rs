@@ -1,12 +1,617 @@
-//! `cargo xtask bench start`.
+//! `cargo xtask bench start`: our `sunpeak start` against the npm `sunpeak start` 0.20.79 on
+//! the template app, same machine, same load generator ([`load`]), alternating which server
+//! runs first in every round.
+//!
+//! Both serve the template with zod pinned to 4.4.3 (the npm server cannot list tools with a
+//! newer zod), each from its own copy built by its own `sunpeak build` (ours falls back to a copy
+//! of the npm build's `dist/` when our build fails, and says so). Measured:
+//! - requests/s, p50 and p99 at each concurrency for `GET /health`, `tools/list`,
+//!   `resources/read` (with and without gzip), `tools/call show-albums`, and `initialize`
+//!   (in stateful mode: the rate of new sessions), in stateless and in stateful mode;
+//! - time from spawn to the first `200` from `/health`;
+//! - idle RSS (the server process, and the whole process tree with Node workers);
+//! - RSS after 10,000 sessions.
+//!
+//! Results: a Markdown table on stdout and `<work>/results.json`.
 
-use anyhow::Result;
+mod load;
+mod rss;
+
+use std::fmt::Write as _;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+use crate::{paths, proc};
+use load::{LoadResult, RequestFactory, http_request, request_once};
 
 /// Flags of `cargo xtask bench start`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Seconds measured per load run.
+    #[arg(long, default_value_t = 5.0)]
+    pub duration: f64,
+    /// Seconds of unmeasured load before each run.
+    #[arg(long, default_value_t = 1.0)]
+    pub warmup: f64,
+    /// Concurrency levels (connections).
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
+    pub concurrency: Vec<usize>,
+    /// Rounds (each round measures both servers, alternating which goes first).
+    #[arg(long, default_value_t = 1)]
+    pub rounds: usize,
+    /// Starts measured for start-to-healthy, per server.
+    #[arg(long, default_value_t = 5)]
+    pub starts: usize,
+    /// Sessions opened for the memory-per-session measurement.
+    #[arg(long, default_value_t = 10_000)]
+    pub sessions: usize,
+    /// Only these scenarios (comma-separated names; default all).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Our `sunpeak` binary [default: built with `cargo build --release -p sunpeak-cli`].
+    #[arg(long, env = "SUNPEAK_BIN")]
+    pub bin: Option<PathBuf>,
+    /// Where the template copies, logs and results go [default: target/bench-start].
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Ours,
+    Sunpeak,
+}
+
+impl Side {
+    fn name(self) -> &'static str {
+        match self {
+            Side::Ours => "ours",
+            Side::Sunpeak => "sunpeak",
+        }
+    }
+}
+
+struct Setup {
+    bin: PathBuf,
+    ours_dir: PathBuf,
+    sunpeak_dir: PathBuf,
+    work: PathBuf,
+}
+
+/// A server under measurement.
+struct Running {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Running {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid])
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(8);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn spawn(setup: &Setup, side: Side, stateless: bool, log: &str) -> Result<(Running, Instant)> {
+    let port = free_port()?;
+    let mut cmd = match side {
+        Side::Ours => {
+            let mut cmd = Command::new(&setup.bin);
+            cmd.current_dir(&setup.ours_dir).arg("start");
+            cmd
+        }
+        Side::Sunpeak => {
+            let mut cmd = Command::new("node");
+            cmd.current_dir(&setup.sunpeak_dir)
+                .arg("node_modules/sunpeak/bin/sunpeak.js")
+                .arg("start");
+            cmd
+        }
+    };
+    cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()]);
+    if stateless {
+        cmd.arg("--stateless");
+    }
+    let log_path = setup.work.join(format!("{}-{log}.log", side.name()));
+    let file = std::fs::File::create(&log_path)?;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::from(file.try_clone()?))
+        .stderr(Stdio::from(file));
+    let started = Instant::now();
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("starting {}", side.name()))?;
+    Ok((
+        Running {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        },
+        started,
+    ))
+}
+
+/// Waits for the first 200 from `/health`; returns the time since `started`.
+fn wait_healthy(server: &mut Running, started: Instant) -> Result<Duration> {
+    let request = http_request(
+        "GET",
+        "/health",
+        server.addr,
+        &[("Connection", "close".into())],
+        b"",
+    );
+    let deadline = started + Duration::from_secs(60);
+    loop {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            bail!("the server exited during startup ({status})");
+        }
+        if let Ok((200, _, _)) = request_once(server.addr, &request) {
+            return Ok(started.elapsed());
+        }
+        if Instant::now() > deadline {
+            bail!("not healthy within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn start(setup: &Setup, side: Side, stateless: bool, log: &str) -> Result<Running> {
+    let (mut server, started) = spawn(setup, side, stateless, log)?;
+    wait_healthy(&mut server, started)?;
+    Ok(server)
+}
 
 /// Runs the benchmark.
-pub fn run(_args: Args) -> Result<()> {
-    anyhow::bail!("bench start: not written yet")
+pub fn run(args: Args) -> Result<()> {
+    let setup = prepare(&args)?;
+    let duration = Duration::from_secs_f64(args.duration);
+    let warmup = Duration::from_secs_f64(args.warmup);
+    let mut results = json!({"startup": {}, "memory": {}, "load": []});
+    let mut table = String::new();
+
+    // Start to healthy.
+    let mut startup: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+    for i in 0..args.starts {
+        for side in order(i) {
+            let (mut server, started) = spawn(&setup, side, false, "startup")?;
+            let took = wait_healthy(&mut server, started)?;
+            startup[side as usize].push(took);
+        }
+    }
+    let ours_start = median(&mut startup[0]);
+    let sunpeak_start = median(&mut startup[1]);
+    results["startup"] = json!({"ours_ms": ms(ours_start), "sunpeak_ms": ms(sunpeak_start)});
+
+    // Idle RSS and RSS after N sessions (stateful).
+    let mut memory = Vec::new();
+    for side in [Side::Ours, Side::Sunpeak] {
+        let server = start(&setup, side, false, "memory")?;
+        std::thread::sleep(Duration::from_secs(2));
+        let idle = rss::process_kib(server.pid()).unwrap_or(0);
+        let idle_tree = rss::tree_kib(server.pid());
+        open_sessions(server.addr, args.sessions)?;
+        std::thread::sleep(Duration::from_secs(1));
+        let after = rss::process_kib(server.pid()).unwrap_or(0);
+        let after_tree = rss::tree_kib(server.pid());
+        memory.push((side, idle, idle_tree, after, after_tree));
+        results["memory"][side.name()] = json!({
+            "idle_kib": idle, "idle_tree_kib": idle_tree,
+            "after_sessions_kib": after, "after_sessions_tree_kib": after_tree,
+            "sessions": args.sessions,
+        });
+    }
+
+    // Load.
+    let scenarios = scenarios();
+    let mut rows = Vec::new();
+    for stateless in [true, false] {
+        let mode = if stateless { "stateless" } else { "stateful" };
+        for round in 0..args.rounds {
+            for side in order(round) {
+                let server = start(&setup, side, stateless, mode)?;
+                for scenario in &scenarios {
+                    if !args.only.is_empty() && !args.only.iter().any(|o| o == scenario.name) {
+                        continue;
+                    }
+                    for &concurrency in &args.concurrency {
+                        let factory = (scenario.make)(server.addr, stateless)?;
+                        let result = load::run(server.addr, concurrency, warmup, duration, factory)
+                            .with_context(|| {
+                                format!("{} {} {mode} c={concurrency}", side.name(), scenario.name)
+                            })?;
+                        println!(
+                            "{:8} {:10} {:28} c={:<3} {:>9.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms  errors {}",
+                            side.name(),
+                            mode,
+                            scenario.name,
+                            concurrency,
+                            result.rps,
+                            ms(result.p50),
+                            ms(result.p99),
+                            result.errors
+                        );
+                        rows.push((scenario.name, mode, concurrency, side, result));
+                    }
+                }
+            }
+        }
+    }
+
+    let _ = writeln!(
+        table,
+        "\n## sunpeak start: ours vs npm sunpeak 0.20.79 (template, {} s per run)\n",
+        args.duration
+    );
+    let _ = writeln!(
+        table,
+        "| scenario | mode | conc | ours req/s | sunpeak req/s | ratio | ours p50 / p99 ms | sunpeak p50 / p99 ms |"
+    );
+    let _ = writeln!(table, "|---|---|---|---|---|---|---|---|");
+    for scenario in &scenarios {
+        for mode in ["stateless", "stateful"] {
+            for &concurrency in &args.concurrency {
+                let pick = |side: Side| -> Option<LoadResult> {
+                    let mut matching: Vec<LoadResult> = rows
+                        .iter()
+                        .filter(|r| {
+                            r.0 == scenario.name && r.1 == mode && r.2 == concurrency && r.3 == side
+                        })
+                        .map(|r| r.4)
+                        .collect();
+                    matching.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+                    matching.get(matching.len() / 2).copied()
+                };
+                let (Some(o), Some(s)) = (pick(Side::Ours), pick(Side::Sunpeak)) else {
+                    continue;
+                };
+                let _ = writeln!(
+                    table,
+                    "| {} | {mode} | {concurrency} | {:.0} | {:.0} | {:.1}x | {:.2} / {:.2} | {:.2} / {:.2} |",
+                    scenario.name,
+                    o.rps,
+                    s.rps,
+                    o.rps / s.rps.max(0.001),
+                    ms(o.p50),
+                    ms(o.p99),
+                    ms(s.p50),
+                    ms(s.p99)
+                );
+                if let Some(a) = results["load"].as_array_mut() {
+                    a.push(json!({
+                    "scenario": scenario.name, "mode": mode, "concurrency": concurrency,
+                    "ours": {"rps": o.rps, "p50_ms": ms(o.p50), "p99_ms": ms(o.p99), "errors": o.errors},
+                    "sunpeak": {"rps": s.rps, "p50_ms": ms(s.p50), "p99_ms": ms(s.p99), "errors": s.errors},
+                }));
+                }
+            }
+        }
+    }
+    let _ = writeln!(
+        table,
+        "\n| measure | ours | sunpeak | ratio |\n|---|---|---|---|"
+    );
+    let _ = writeln!(
+        table,
+        "| start to healthy (median of {}) | {:.0} ms | {:.0} ms | {:.2} |",
+        args.starts,
+        ms(ours_start),
+        ms(sunpeak_start),
+        ms(ours_start) / ms(sunpeak_start).max(0.001)
+    );
+    if let [(_, oi, oit, oa, oat), (_, si, sit, sa, sat)] = memory[..] {
+        let _ = writeln!(
+            table,
+            "| idle RSS, server process | {} | {} | {:.2} |",
+            mib(oi),
+            mib(si),
+            oi as f64 / si.max(1) as f64
+        );
+        let _ = writeln!(
+            table,
+            "| idle RSS, with Node workers | {} | {} | {:.2} |",
+            mib(oit),
+            mib(sit),
+            oit as f64 / sit.max(1) as f64
+        );
+        let _ = writeln!(
+            table,
+            "| RSS after {} sessions, server process | {} | {} | {:.2} |",
+            args.sessions,
+            mib(oa),
+            mib(sa),
+            oa as f64 / sa.max(1) as f64
+        );
+        let _ = writeln!(
+            table,
+            "| RSS after {} sessions, with workers | {} | {} | {:.2} |",
+            args.sessions,
+            mib(oat),
+            mib(sat),
+            oat as f64 / sat.max(1) as f64
+        );
+        let per =
+            |a: u64, b: u64| (a.saturating_sub(b) as f64 * 1024.0) / args.sessions.max(1) as f64;
+        let _ = writeln!(
+            table,
+            "| bytes per idle session | {:.0} | {:.0} | |",
+            per(oa, oi),
+            per(sa, si)
+        );
+    }
+    println!("{table}");
+    let out = setup.work.join("results.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&results)?)?;
+    std::fs::write(setup.work.join("results.md"), &table)?;
+    println!("results: {}", out.display());
+    Ok(())
+}
+
+fn order(i: usize) -> [Side; 2] {
+    if i.is_multiple_of(2) {
+        [Side::Ours, Side::Sunpeak]
+    } else {
+        [Side::Sunpeak, Side::Ours]
+    }
+}
+
+fn median(values: &mut [Duration]) -> Duration {
+    values.sort();
+    values.get(values.len() / 2).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+/// One load scenario: builds the request factory for a server.
+struct Scenario {
+    name: &'static str,
+    make: fn(SocketAddr, bool) -> Result<RequestFactory>,
+}
+
+fn scenarios() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "GET /health",
+            make: |addr, _| Ok(fixed(http_request("GET", "/health", addr, &[], b""))),
+        },
+        Scenario {
+            name: "tools/list",
+            make: |addr, stateless| {
+                mcp(
+                    addr,
+                    stateless,
+                    json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}),
+                    false,
+                )
+            },
+        },
+        Scenario {
+            name: "resources/read albums",
+            make: |addr, stateless| read_albums(addr, stateless, false),
+        },
+        Scenario {
+            name: "resources/read albums (gzip)",
+            make: |addr, stateless| read_albums(addr, stateless, true),
+        },
+        Scenario {
+            name: "tools/call show-albums",
+            make: |addr, stateless| {
+                mcp(
+                    addr,
+                    stateless,
+                    json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"show-albums","arguments":{"category":"food","search":"","limit":3}}}),
+                    false,
+                )
+            },
+        },
+        Scenario {
+            name: "initialize (new sessions)",
+            make: |addr, _| Ok(fixed(post(addr, &initialize_body(), None, false))),
+        },
+    ]
+}
+
+fn fixed(bytes: Vec<u8>) -> RequestFactory {
+    Arc::new(move |_| Ok(bytes.clone()))
+}
+
+fn initialize_body() -> Value {
+    json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}})
+}
+
+fn post(addr: SocketAddr, body: &Value, session: Option<&str>, gzip: bool) -> Vec<u8> {
+    let mut headers = vec![
+        ("Content-Type", "application/json".to_string()),
+        ("Accept", "application/json, text/event-stream".to_string()),
+    ];
+    if let Some(session) = session {
+        headers.push(("Mcp-Session-Id", session.to_string()));
+        headers.push(("Mcp-Protocol-Version", "2025-11-25".to_string()));
+    }
+    if gzip {
+        headers.push(("Accept-Encoding", "gzip".to_string()));
+    }
+    http_request("POST", "/mcp", addr, &headers, body.to_string().as_bytes())
+}
+
+/// A new session: `initialize` + `notifications/initialized`; returns its id.
+fn new_session(addr: SocketAddr) -> Result<String> {
+    let (status, headers, body) = request_once(addr, &post(addr, &initialize_body(), None, false))?;
+    if status != 200 {
+        bail!(
+            "initialize: HTTP {status}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let session = headers
+        .iter()
+        .find(|(n, _)| n == "mcp-session-id")
+        .map(|(_, v)| v.clone())
+        .context("no mcp-session-id")?;
+    request_once(
+        addr,
+        &post(
+            addr,
+            &json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+            Some(&session),
+            false,
+        ),
+    )?;
+    Ok(session)
+}
+
+/// Requests with `body`; stateful servers get one session per connection.
+fn mcp(addr: SocketAddr, stateless: bool, body: Value, gzip: bool) -> Result<RequestFactory> {
+    Ok(Arc::new(move |_| {
+        if stateless {
+            Ok(post(addr, &body, None, gzip))
+        } else {
+            let session = new_session(addr)?;
+            Ok(post(addr, &body, Some(&session), gzip))
+        }
+    }))
+}
+
+fn read_albums(addr: SocketAddr, stateless: bool, gzip: bool) -> Result<RequestFactory> {
+    let session = if stateless {
+        None
+    } else {
+        Some(new_session(addr)?)
+    };
+    let list = json!({"jsonrpc":"2.0","id":1,"method":"resources/list"});
+    let (_, _, body) = request_once(addr, &post(addr, &list, session.as_deref(), false))?;
+    let value = parse_reply(&body)?;
+    let uri = value["result"]["resources"]
+        .as_array()
+        .and_then(|list| list.iter().find(|r| r["name"] == "albums"))
+        .and_then(|r| r["uri"].as_str())
+        .map(String::from)
+        .context("no albums resource")?;
+    mcp(
+        addr,
+        stateless,
+        json!({"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri": uri}}),
+        gzip,
+    )
+}
+
+/// A JSON or single-event SSE reply body.
+fn parse_reply(body: &[u8]) -> Result<Value> {
+    let text = String::from_utf8_lossy(body);
+    if let Ok(value) = serde_json::from_str(&text) {
+        return Ok(value);
+    }
+    let data = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(str::trim)
+        .find(|d| !d.is_empty())
+        .context("reply is neither JSON nor SSE")?;
+    Ok(serde_json::from_str(data)?)
+}
+
+/// Opens `count` sessions with 16 connections in parallel.
+fn open_sessions(addr: SocketAddr, count: usize) -> Result<()> {
+    let threads: Vec<_> = (0..16)
+        .map(|t| {
+            std::thread::spawn(move || -> Result<()> {
+                let mut i = t;
+                while i < count {
+                    new_session(addr)?;
+                    i += 16;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("session thread panicked"))??;
+    }
+    Ok(())
+}
+
+/// Builds our binary, prepares and builds the two template copies.
+fn prepare(args: &Args) -> Result<Setup> {
+    let bin = match &args.bin {
+        Some(bin) => bin.clone(),
+        None => proc::cargo_build_bin("sunpeak-cli", "sunpeak", true)?,
+    };
+    let work = args
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| paths::workspace_root().join("target").join("bench-start"));
+    std::fs::create_dir_all(&work)?;
+    let script = paths::workspace_root().join("tests/support/prepare-template.sh");
+    let out = proc::output(
+        Command::new("bash")
+            .arg(&script)
+            .env("TEMPLATE_ZOD", "4.4.3"),
+    )?;
+    let template = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let ours_dir = work.join("ours");
+    let sunpeak_dir = work.join("sunpeak");
+    for dir in [&ours_dir, &sunpeak_dir] {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
+        proc::run(Command::new("cp").arg("-a").arg(&template).arg(dir))?;
+    }
+    proc::run(
+        Command::new("npx")
+            .args(["--no", "sunpeak", "build"])
+            .current_dir(&sunpeak_dir),
+    )
+    .context("npx sunpeak build")?;
+    if let Err(err) = proc::run(Command::new(&bin).arg("build").current_dir(&ours_dir)) {
+        println!(
+            "warning: our sunpeak build failed ({err:#}); serving a copy of the npm build's dist/ instead"
+        );
+        copy_dir(&sunpeak_dir.join("dist"), &ours_dir.join("dist"))?;
+    }
+    Ok(Setup {
+        bin,
+        ours_dir,
+        sunpeak_dir,
+        work,
+    })
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    if to.exists() {
+        std::fs::remove_dir_all(to)?;
+    }
+    proc::run(Command::new("cp").arg("-a").arg(from).arg(to))
 }
