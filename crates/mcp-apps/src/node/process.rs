@@ -1,0 +1,434 @@
+//! Starting a worker process, loading `dist/` in it, and running its channel until it ends.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::net::UnixListener;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_util::sync::CancellationToken;
+
+use super::error::NodeHostError;
+use super::frames::{self, Inbound, Kind, LogLevel};
+use super::worker::{Worker, log_worker};
+
+/// A frame longer than this means something is badly wrong; the worker is replaced.
+const MAX_FRAME_BYTES: usize = 512 * 1024 * 1024;
+/// Frames queued for one worker before senders wait.
+const OUT_QUEUE: usize = 1024;
+/// Stderr lines kept for error messages about a worker that failed to start.
+const STDERR_TAIL: usize = 20;
+
+/// Everything needed to start a worker.
+pub(crate) struct SpawnEnv {
+    pub node: PathBuf,
+    pub script: PathBuf,
+    pub runtime_dir: PathBuf,
+    pub project_root: PathBuf,
+    /// The `load` frame, encoded once.
+    pub load_frame: Vec<u8>,
+    pub startup_timeout: Duration,
+}
+
+/// Timing of the channel supervision.
+#[derive(Clone, Copy)]
+pub(crate) struct Timing {
+    pub ping_interval: Duration,
+    pub ping_timeout: Duration,
+}
+
+/// A started worker: the shared handle, its connection, and what it loaded.
+pub(crate) struct Spawned {
+    pub worker: Arc<Worker>,
+    pub conn: Connection,
+    pub loaded: Inbound,
+}
+
+/// The host's end of a worker: the read half of the channel and the process.
+pub(crate) struct Connection {
+    reader: BufReader<OwnedReadHalf>,
+    buf: Vec<u8>,
+    child: Child,
+    /// Cancelling it closes the channel, which tells the worker to exit.
+    close: CancellationToken,
+}
+
+type Tail = Arc<Mutex<VecDeque<String>>>;
+
+/// Starts a worker in `slot` and waits until it has loaded `dist/`.
+pub(crate) async fn spawn(
+    env: &SpawnEnv,
+    slot: usize,
+    generation: u64,
+) -> Result<Spawned, NodeHostError> {
+    let socket = env.runtime_dir.join(format!("w{slot}-{generation}.sock"));
+    let _ = std::fs::remove_file(&socket);
+    let listener = UnixListener::bind(&socket).map_err(|source| NodeHostError::Io {
+        what: "could not create the worker socket",
+        path: socket.clone(),
+        source,
+    })?;
+    let mut child = Command::new(&env.node)
+        .arg(&env.script)
+        .current_dir(&env.project_root)
+        .env("SUNPEAK_WORKER_SOCKET", &socket)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| NodeHostError::Worker {
+            detail: format!("{} could not be started ({e})", env.node.display()),
+        })?;
+    let pid = child.id();
+    let tail: Tail = Arc::default();
+    if let Some(stdout) = child.stdout.take() {
+        tokio::spawn(pipe_output(stdout, slot, LogLevel::Info, None));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        tokio::spawn(pipe_output(
+            stderr,
+            slot,
+            LogLevel::Warn,
+            Some(tail.clone()),
+        ));
+    }
+
+    let deadline = Instant::now() + env.startup_timeout;
+    let accepted = tokio::select! {
+        r = listener.accept() => r.map(|(stream, _)| stream).map_err(|e| NodeHostError::Worker {
+            detail: format!("the worker did not connect ({e})"),
+        }),
+        status = child.wait() => Err(exited_early(status, &tail).await),
+        _ = sleep_until(deadline) => Err(NodeHostError::Worker {
+            detail: format!("the worker did not connect within {:?}", env.startup_timeout),
+        }),
+    };
+    drop(listener);
+    let _ = std::fs::remove_file(&socket);
+    let stream = accepted?;
+
+    let (read_half, write_half) = stream.into_split();
+    let (out, queue) = mpsc::channel(OUT_QUEUE);
+    let close = CancellationToken::new();
+    tokio::spawn(write_loop(queue, write_half, close.clone()));
+    let worker = Arc::new(Worker::new(slot, pid, out));
+    worker.send(env.load_frame.clone()).await;
+
+    let mut conn = Connection {
+        reader: BufReader::with_capacity(64 * 1024, read_half),
+        buf: Vec::new(),
+        child,
+        close,
+    };
+    let loaded = {
+        let Connection {
+            reader, buf, child, ..
+        } = &mut conn;
+        tokio::select! {
+            r = wait_loaded(&worker, reader, buf) => r,
+            status = child.wait() => {
+                // A loadError may still be in the socket.
+                match timeout(Duration::from_millis(500), wait_loaded(&worker, reader, buf)).await {
+                    Ok(Err(load @ NodeHostError::Load { .. })) => Err(load),
+                    _ => Err(exited_early(status, &tail).await),
+                }
+            }
+            _ = sleep_until(deadline) => Err(NodeHostError::Worker {
+                detail: format!("the worker did not load dist/ within {:?}", env.startup_timeout),
+            }),
+        }
+    };
+    match loaded {
+        Ok(loaded) => Ok(Spawned {
+            worker,
+            conn,
+            loaded,
+        }),
+        Err(err) => {
+            let _ = conn.child.start_kill();
+            let _ = conn.child.wait().await;
+            Err(err)
+        }
+    }
+}
+
+/// Reads frames until `loaded` (or `loadError`), logging what the modules print meanwhile.
+async fn wait_loaded(
+    worker: &Arc<Worker>,
+    reader: &mut BufReader<OwnedReadHalf>,
+    buf: &mut Vec<u8>,
+) -> Result<Inbound, NodeHostError> {
+    loop {
+        let got = read_frame(reader, buf, MAX_FRAME_BYTES)
+            .await
+            .map_err(|e| NodeHostError::Worker {
+                detail: format!("reading from the worker failed ({e})"),
+            })?;
+        if !got {
+            return Err(NodeHostError::Worker {
+                detail: "the worker closed its channel while loading".to_string(),
+            });
+        }
+        let parsed = serde_json::from_slice::<Inbound>(buf);
+        buf.clear();
+        match parsed {
+            Ok(frame) if frame.t == Kind::Loaded => return Ok(frame),
+            Ok(frame) if frame.t == Kind::LoadError => {
+                return Err(NodeHostError::Load {
+                    message: frame
+                        .message
+                        .unwrap_or_else(|| "Failed to load dist/".to_string()),
+                });
+            }
+            Ok(frame) if frame.t == Kind::Log => {
+                let msg = frame.msg.unwrap_or_default();
+                log_worker(frame.lv.unwrap_or(LogLevel::Info), worker.slot, &msg);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return Err(NodeHostError::Worker {
+                    detail: format!("the worker sent an unreadable load report ({e})"),
+                });
+            }
+        }
+    }
+}
+
+/// Serves the worker's channel until the worker ends; returns why it ended (the text its
+/// in-flight calls fail with). The worker is closed (pending calls failed) on return.
+pub(crate) async fn run(
+    worker: &Arc<Worker>,
+    mut conn: Connection,
+    timing: Timing,
+    shutdown: &CancellationToken,
+) -> String {
+    let mut ping = tokio::time::interval(timing.ping_interval);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ping.tick().await;
+    let mut last_seen = Instant::now();
+    let mut pings = 0u64;
+    let Connection {
+        reader,
+        buf,
+        child,
+        close,
+    } = &mut conn;
+    let why = loop {
+        tokio::select! {
+            r = read_frame(reader, buf, MAX_FRAME_BYTES) => match r {
+                Ok(true) => {
+                    last_seen = Instant::now();
+                    worker.handle(buf);
+                    buf.clear();
+                }
+                Ok(false) => {
+                    // The worker closed the channel: it is exiting.
+                    let status = wait_or_kill(child, Duration::from_secs(2)).await;
+                    break exit_text(status);
+                }
+                Err(e) => {
+                    tracing::error!(target: "node", worker = worker.slot, "tool worker channel failed: {e}");
+                    let _ = child.start_kill();
+                    let status = child.wait().await.ok();
+                    break format!("the worker process broke its channel ({e}){}", code_suffix(status));
+                }
+            },
+            status = child.wait() => {
+                // Deliver what it wrote before exiting (console output, answers).
+                let _ = timeout(Duration::from_millis(500), drain(worker, reader, buf)).await;
+                break exit_text(status.ok());
+            }
+            _ = ping.tick() => {
+                if last_seen.elapsed() >= timing.ping_timeout {
+                    let _ = child.start_kill();
+                    let _ = child.wait().await;
+                    break "the worker process stopped responding and was restarted".to_string();
+                }
+                pings += 1;
+                worker.try_send(frames::ping(pings));
+            }
+            _ = shutdown.cancelled() => {
+                close.cancel();
+                let _ = wait_or_kill(child, Duration::from_secs(2)).await;
+                break "the server is shutting down".to_string();
+            }
+        }
+    };
+    close.cancel();
+    worker.close(&why);
+    why
+}
+
+/// Handles the frames left in the channel after the process exited.
+async fn drain(worker: &Arc<Worker>, reader: &mut BufReader<OwnedReadHalf>, buf: &mut Vec<u8>) {
+    while let Ok(true) = read_frame(reader, buf, MAX_FRAME_BYTES).await {
+        worker.handle(buf);
+        buf.clear();
+    }
+}
+
+/// Reads one newline-terminated frame into `buf` (without the newline). Cancel-safe: bytes of
+/// an unfinished frame stay in `buf` for the next call. `Ok(false)` at end of stream.
+async fn read_frame<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<bool> {
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(false);
+        }
+        match available.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                buf.extend_from_slice(&available[..i]);
+                reader.consume(i + 1);
+                if buf.is_empty() {
+                    continue; // blank line
+                }
+                return Ok(true);
+            }
+            None => {
+                let n = available.len();
+                buf.extend_from_slice(available);
+                reader.consume(n);
+                if buf.len() > max {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("a frame exceeded {max} bytes"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Writes queued frames, coalescing what is queued at once into one write.
+async fn write_loop(
+    mut queue: mpsc::Receiver<Vec<u8>>,
+    mut out: OwnedWriteHalf,
+    close: CancellationToken,
+) {
+    let mut batch = Vec::with_capacity(16 * 1024);
+    loop {
+        let first = tokio::select! {
+            f = queue.recv() => f,
+            _ = close.cancelled() => None,
+        };
+        let Some(first) = first else { break };
+        batch.clear();
+        batch.extend_from_slice(&first);
+        while batch.len() < 1024 * 1024 {
+            match queue.try_recv() {
+                Ok(more) => batch.extend_from_slice(&more),
+                Err(_) => break,
+            }
+        }
+        if out.write_all(&batch).await.is_err() {
+            break;
+        }
+    }
+    let _ = out.shutdown().await;
+}
+
+/// Logs what the process writes to stdout/stderr outside the patched console (Node's own
+/// messages, uncaught exceptions, native code).
+async fn pipe_output<R: AsyncRead + Unpin>(
+    stream: R,
+    slot: usize,
+    level: LogLevel,
+    tail: Option<Tail>,
+) {
+    let mut lines = BufReader::new(stream).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        log_worker(level, slot, &line);
+        if let Some(tail) = &tail {
+            let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
+            if tail.len() == STDERR_TAIL {
+                tail.pop_front();
+            }
+            tail.push_back(line);
+        }
+    }
+}
+
+async fn wait_or_kill(child: &mut Child, grace: Duration) -> Option<ExitStatus> {
+    match timeout(grace, child.wait()).await {
+        Ok(status) => status.ok(),
+        Err(_) => {
+            let _ = child.start_kill();
+            child.wait().await.ok()
+        }
+    }
+}
+
+async fn exited_early(status: std::io::Result<ExitStatus>, tail: &Tail) -> NodeHostError {
+    // Let the stderr reader catch up with the last lines.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let lines: Vec<String> = tail
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .cloned()
+        .collect();
+    let mut detail = format!(
+        "the worker exited before it was ready{}",
+        code_suffix(status.ok())
+    );
+    if !lines.is_empty() {
+        detail.push_str(":\n");
+        detail.push_str(&lines.join("\n"));
+    }
+    NodeHostError::Worker { detail }
+}
+
+fn exit_text(status: Option<ExitStatus>) -> String {
+    format!("the worker process exited{}", code_suffix(status))
+}
+
+/// ` (code 3)`, ` (signal 9)` or nothing.
+fn code_suffix(status: Option<ExitStatus>) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match status {
+        Some(s) => match (s.code(), s.signal()) {
+            (Some(code), _) => format!(" (code {code})"),
+            (None, Some(signal)) => format!(" (signal {signal})"),
+            _ => String::new(),
+        },
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_split_on_newlines_and_survive_cancellation() {
+        let data: &[u8] = b"{\"a\":1}\n\n{\"b\":2}\npartial";
+        let mut reader = BufReader::with_capacity(3, data);
+        let mut buf = Vec::new();
+        assert!(read_frame(&mut reader, &mut buf, 100).await.unwrap());
+        assert_eq!(buf, b"{\"a\":1}");
+        buf.clear();
+        assert!(read_frame(&mut reader, &mut buf, 100).await.unwrap());
+        assert_eq!(buf, b"{\"b\":2}");
+        buf.clear();
+        assert!(!read_frame(&mut reader, &mut buf, 100).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn oversized_frames_are_refused() {
+        let data = vec![b'x'; 1000];
+        let mut reader = BufReader::with_capacity(64, &data[..]);
+        let mut buf = Vec::new();
+        assert!(read_frame(&mut reader, &mut buf, 100).await.is_err());
+    }
+}
