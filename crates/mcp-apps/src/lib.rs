@@ -8,7 +8,8 @@
 //! - [`client`] and [`domain`] detect the connecting host and resolve per-host sandbox domains,
 //!   with the algorithms of the npm `sunpeak`;
 //! - [`identity`] builds `serverInfo` from the `server` export and `package.json`;
-//! - [`routes`] answers the root page, the favicon, OAuth protected-resource metadata and 404.
+//! - [`routes`] answers the root page, the favicon, OAuth protected-resource metadata and 404;
+//! - `node` (Unix) runs the JavaScript tool handlers and `auth()` in supervised Node.js workers.
 //!
 //! The library logs through `tracing` and returns typed errors; it never prints.
 
@@ -18,6 +19,8 @@ pub mod dist;
 pub mod domain;
 pub mod identity;
 mod js;
+#[cfg(unix)]
+pub mod node;
 pub mod routes;
 
 pub use catalog::{AppTool, Catalog, RESOURCE_MIME_TYPE};
