@@ -1,0 +1,535 @@
+//! The only module that talks to rolldown.
+//!
+//! rolldown is pinned to `=1.2.5` (the newest release that builds on Rust 1.95, see
+//! `docs/decisions/0001-rolldown.md`) and its crate API changes between minor versions, so
+//! everything rolldown-specific (options, plugins, output and diagnostics types) stays in here.
+//! The rest of the crate sees three functions and plain data.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rolldown::{
+    Bundler, BundlerOptions, BundlerTransformOptions, Either, InnerOptions, InputItem, JsxOptions,
+    ModuleSideEffects, ModuleSideEffectsRule, ModuleType, OutputFormat, Platform, RawMinifyOptions,
+    ResolveOptions, TreeshakeOptions,
+};
+use rolldown_common::{Output, ResolvedExternal, side_effects::HookSideEffects};
+use rolldown_error::{BuildDiagnostic, DiagnosticOptions, EventKind, Severity};
+use rolldown_plugin::{
+    HookLoadArgs, HookLoadOutput, HookLoadReturn, HookResolveIdArgs, HookResolveIdOutput,
+    HookResolveIdReturn, HookUsage, Plugin, PluginContext, SharedLoadPluginContext,
+};
+use rolldown_utils::js_regex::HybridRegex;
+
+use crate::error::{Diagnostic, Location, relative_to};
+
+/// A resource bundle: the minified IIFE and the CSS files it imports, in execution order.
+#[derive(Debug)]
+pub(crate) struct BrowserBundle {
+    pub code: String,
+    pub css: Vec<PathBuf>,
+}
+
+/// A Node ESM module (tool, server entry, or a `resource` export for evaluation).
+#[derive(Debug)]
+pub(crate) struct NodeBundle {
+    pub code: String,
+    /// Export names of the entry.
+    pub exports: Vec<String>,
+}
+
+/// File extensions inlined as `data:` URLs in browser bundles (Vite's library mode inlines
+/// every asset).
+const ASSET_EXTENSIONS: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "webp", "avif", "svg", "ico", "bmp", "woff", "woff2", "ttf",
+    "otf", "eot", "mp3", "mp4", "webm", "wav", "ogg",
+];
+
+/// Vite's `import.meta.env` in a production build.
+const IMPORT_META_ENV: &str =
+    r#"{"BASE_URL":"/","DEV":false,"MODE":"production","PROD":true,"SSR":false}"#;
+
+fn src_alias(root: &Path) -> Vec<(String, Vec<Option<String>>)> {
+    // "@" matches only "@" and "@/...": scoped packages such as @scope/pkg still resolve.
+    vec![(
+        "@".to_owned(),
+        vec![Some(root.join("src").to_string_lossy().into_owned())],
+    )]
+}
+
+/// Bundles a resource entry (given as source text under a virtual path) into one minified
+/// IIFE for the browser, es2020, with CSS imports collected instead of bundled.
+pub(crate) async fn bundle_browser(
+    root: &Path,
+    entry_id: &Path,
+    entry_code: String,
+) -> Result<BrowserBundle, Vec<Diagnostic>> {
+    let entry_id = entry_id.to_string_lossy().into_owned();
+    let mut define = rolldown_utils::indexmap::FxIndexMap::default();
+    define.insert(
+        "process.env.NODE_ENV".to_owned(),
+        "\"production\"".to_owned(),
+    );
+    define.insert("import.meta.env".to_owned(), IMPORT_META_ENV.to_owned());
+    for (k, v) in [
+        ("MODE", "\"production\""),
+        ("PROD", "true"),
+        ("DEV", "false"),
+        ("SSR", "false"),
+        ("BASE_URL", "\"/\""),
+    ] {
+        define.insert(format!("import.meta.env.{k}"), v.to_owned());
+    }
+    let module_types = ASSET_EXTENSIONS
+        .iter()
+        .map(|ext| (format!(".{ext}"), ModuleType::Dataurl))
+        .collect();
+    let options = BundlerOptions {
+        input: Some(vec![InputItem {
+            name: Some("main".to_owned()),
+            import: entry_id.clone(),
+        }]),
+        cwd: Some(root.to_owned()),
+        platform: Some(Platform::Browser),
+        format: Some(OutputFormat::Iife),
+        name: Some("SunpeakApp".to_owned()),
+        minify: Some(RawMinifyOptions::Bool(true)),
+        define: Some(define),
+        module_types: Some(module_types),
+        resolve: Some(ResolveOptions {
+            condition_names: Some(
+                ["style", "import", "module", "browser", "default"]
+                    .map(String::from)
+                    .to_vec(),
+            ),
+            alias: Some(src_alias(root)),
+            ..Default::default()
+        }),
+        transform: Some(BundlerTransformOptions {
+            jsx: Some(Either::Right(JsxOptions {
+                runtime: Some("automatic".to_owned()),
+                ..Default::default()
+            })),
+            target: Some(Either::Left("es2020".to_owned())),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let entry = Arc::new(VirtualEntry {
+        id: entry_id,
+        code: entry_code,
+    });
+    let css = Arc::new(CssCollector::default());
+    let mut bundler = Bundler::with_plugins(options, vec![entry, css.clone()])
+        .map_err(|e| convert(root, e.into_vec()))?;
+    let output = bundler
+        .generate()
+        .await
+        .map_err(|e| convert(root, e.into_vec()))?;
+    let _ = bundler.close().await;
+
+    let mut code = None;
+    let mut order = Vec::new();
+    for asset in output.assets {
+        if let Output::Chunk(chunk) = asset
+            && chunk.is_entry
+        {
+            order = chunk.modules.keys.iter().map(|id| id.to_string()).collect();
+            code = Some(chunk.code.clone());
+        }
+    }
+    let Some(code) = code else {
+        return Err(vec![plain("rolldown produced no entry chunk", "INTERNAL")]);
+    };
+    Ok(BrowserBundle {
+        code,
+        css: css.in_order(&order),
+    })
+}
+
+/// What a Node ESM bundle is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NodeTarget {
+    /// A tool or the server entry: `dist/tools/<t>.js`, `dist/server.js`.
+    Module,
+    /// A `resource` export to be evaluated by Node: unused imports of packages are dropped,
+    /// CSS and assets are stubbed.
+    Evaluation,
+}
+
+/// Bundles `input` (a file, or a virtual module when `virtual_code` is given) as ESM for
+/// Node 18: relative and aliased imports bundled, package imports left as imports.
+pub(crate) async fn bundle_node(
+    root: &Path,
+    input: &Path,
+    virtual_code: Option<String>,
+    target: NodeTarget,
+) -> Result<NodeBundle, Vec<Diagnostic>> {
+    let input_id = input.to_string_lossy().into_owned();
+    let mut plugins: Vec<Arc<dyn rolldown_plugin::Pluginable>> =
+        vec![Arc::new(ExternalizePackages)];
+    if let Some(code) = virtual_code {
+        plugins.push(Arc::new(VirtualEntry {
+            id: input_id.clone(),
+            code,
+        }));
+    }
+    let mut options = BundlerOptions {
+        input: Some(vec![InputItem {
+            name: Some("main".to_owned()),
+            import: input_id,
+        }]),
+        cwd: Some(root.to_owned()),
+        platform: Some(Platform::Node),
+        format: Some(OutputFormat::Esm),
+        minify: Some(RawMinifyOptions::DeadCodeEliminationOnly),
+        resolve: Some(ResolveOptions {
+            alias: Some(src_alias(root)),
+            ..Default::default()
+        }),
+        transform: Some(BundlerTransformOptions {
+            jsx: Some(Either::Right(JsxOptions {
+                runtime: Some("automatic".to_owned()),
+                ..Default::default()
+            })),
+            target: Some(Either::Left("node18".to_owned())),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    if target == NodeTarget::Module {
+        // rolldown's Node runtime imports `createRequire` from "node:module"; when that is
+        // tree-shaken the bare `import "node:module";` would stay behind.
+        options.treeshake = TreeshakeOptions::Option(InnerOptions {
+            module_side_effects: ModuleSideEffects::Rules(vec![ModuleSideEffectsRule {
+                test: HybridRegex::new("^node:module$").ok(),
+                external: Some(true),
+                side_effects: false,
+            }]),
+            ..Default::default()
+        });
+    }
+    if target == NodeTarget::Evaluation {
+        plugins.push(Arc::new(CssCollector::default()));
+        options.module_types = Some(
+            ASSET_EXTENSIONS
+                .iter()
+                .map(|ext| (format!(".{ext}"), ModuleType::Empty))
+                .collect(),
+        );
+        options.treeshake = TreeshakeOptions::Option(InnerOptions {
+            module_side_effects: ModuleSideEffects::Rules(vec![ModuleSideEffectsRule {
+                test: None,
+                external: Some(true),
+                side_effects: false,
+            }]),
+            ..Default::default()
+        });
+    }
+    let mut bundler =
+        Bundler::with_plugins(options, plugins).map_err(|e| convert(root, e.into_vec()))?;
+    let output = bundler
+        .generate()
+        .await
+        .map_err(|e| convert(root, e.into_vec()))?;
+    let _ = bundler.close().await;
+    for asset in output.assets {
+        if let Output::Chunk(chunk) = asset
+            && chunk.is_entry
+        {
+            return Ok(NodeBundle {
+                code: chunk.code.clone(),
+                exports: chunk.exports.iter().map(ToString::to_string).collect(),
+            });
+        }
+    }
+    Err(vec![plain("rolldown produced no entry chunk", "INTERNAL")])
+}
+
+/// Serves an entry module from memory (the generated `index-<k>.tsx`, or the evaluation
+/// stub), under a path that makes its relative imports resolve as if it were on disk.
+#[derive(Debug)]
+struct VirtualEntry {
+    id: String,
+    code: String,
+}
+
+impl Plugin for VirtualEntry {
+    fn name(&self) -> Cow<'static, str> {
+        Cow::Borrowed("sunpeak:virtual-entry")
+    }
+
+    fn register_hook_usage(&self) -> HookUsage {
+        HookUsage::ResolveId | HookUsage::Load
+    }
+
+    async fn resolve_id(
+        &self,
+        _ctx: &PluginContext,
+        args: &HookResolveIdArgs<'_>,
+    ) -> HookResolveIdReturn {
+        Ok((args.specifier == self.id).then(|| HookResolveIdOutput::from_id(self.id.as_str())))
+    }
+
+    async fn load(&self, _ctx: SharedLoadPluginContext, args: &HookLoadArgs<'_>) -> HookLoadReturn {
+        if args.id != self.id {
+            return Ok(None);
+        }
+        let module_type = if self.id.ends_with(".tsx") {
+            ModuleType::Tsx
+        } else {
+            ModuleType::Ts
+        };
+        Ok(Some(HookLoadOutput {
+            code: self.code.as_str().into(),
+            module_type: Some(module_type),
+            ..Default::default()
+        }))
+    }
+}
+
+/// Replaces every imported `.css` file with an empty module and remembers it: CSS is compiled
+/// separately with lightningcss, as one sheet in import order.
+#[derive(Debug, Default)]
+struct CssCollector(Mutex<Vec<String>>);
+
+fn is_css(id: &str) -> bool {
+    let path = id.split('?').next().unwrap_or(id);
+    path.ends_with(".css")
+}
+
+impl CssCollector {
+    /// The collected files in the order of `exec_order` (the chunk's module order); files not
+    /// found there (tree-shaken stubs) keep their load order at the end.
+    fn in_order(&self, exec_order: &[String]) -> Vec<PathBuf> {
+        let loaded = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mut ordered: Vec<String> = exec_order
+            .iter()
+            .filter(|id| loaded.contains(id))
+            .cloned()
+            .collect();
+        for id in loaded {
+            if !ordered.contains(&id) {
+                ordered.push(id);
+            }
+        }
+        ordered
+            .into_iter()
+            .map(|id| PathBuf::from(id.split('?').next().unwrap_or(&id)))
+            .collect()
+    }
+}
+
+impl Plugin for CssCollector {
+    fn name(&self) -> Cow<'static, str> {
+        Cow::Borrowed("sunpeak:css-collect")
+    }
+
+    fn register_hook_usage(&self) -> HookUsage {
+        HookUsage::Load
+    }
+
+    async fn load(&self, _ctx: SharedLoadPluginContext, args: &HookLoadArgs<'_>) -> HookLoadReturn {
+        if !is_css(args.id) {
+            return Ok(None);
+        }
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(args.id.to_owned());
+        Ok(Some(HookLoadOutput {
+            code: "".into(),
+            module_type: Some(ModuleType::Js),
+            side_effects: Some(HookSideEffects::True),
+            ..Default::default()
+        }))
+    }
+}
+
+/// Leaves package imports (`zod`, `node:fs`, ...) as imports, resolved by Node at run time
+/// from the project's `node_modules`, and bundles everything else. A bare-looking specifier
+/// that resolves into the project itself (the `@/` alias, tsconfig `paths`) is bundled: that
+/// is the sunpeak bug we fix (esbuild externalized `@/lib` and `sunpeak start` failed).
+#[derive(Debug)]
+struct ExternalizePackages;
+
+fn is_bare(specifier: &str) -> bool {
+    !(specifier.starts_with('.')
+        || specifier.starts_with('/')
+        || specifier.starts_with('\0')
+        || Path::new(specifier).is_absolute())
+}
+
+impl Plugin for ExternalizePackages {
+    fn name(&self) -> Cow<'static, str> {
+        Cow::Borrowed("sunpeak:externalize-packages")
+    }
+
+    fn register_hook_usage(&self) -> HookUsage {
+        HookUsage::ResolveId
+    }
+
+    async fn resolve_id(
+        &self,
+        ctx: &PluginContext,
+        args: &HookResolveIdArgs<'_>,
+    ) -> HookResolveIdReturn {
+        if args.is_entry || !is_bare(args.specifier) {
+            return Ok(None);
+        }
+        let external = || HookResolveIdOutput {
+            id: args.specifier.into(),
+            external: Some(ResolvedExternal::Bool(true)),
+            ..Default::default()
+        };
+        match ctx.resolve(args.specifier, args.importer, None).await? {
+            Ok(resolved) => {
+                let id = resolved.id.to_string();
+                let in_packages = id.contains("/node_modules/") || id.contains("\\node_modules\\");
+                if in_packages || !Path::new(&id).is_absolute() {
+                    Ok(Some(external()))
+                } else {
+                    Ok(Some(HookResolveIdOutput::from_resolved_id(resolved)))
+                }
+            }
+            // Not installed (yet): keep the import; Node reports it at run time, as with esbuild.
+            Err(_) => Ok(Some(external())),
+        }
+    }
+}
+
+fn plain(message: &str, code: &str) -> Diagnostic {
+    Diagnostic {
+        location: None,
+        message: message.to_owned(),
+        code: code.to_owned(),
+        help: None,
+    }
+}
+
+/// rolldown diagnostics → ours: `path:line:col`, one-line message, a hint where we have one.
+/// Warnings are dropped (the builds we run treat only errors as failures).
+fn convert(root: &Path, diagnostics: Vec<BuildDiagnostic>) -> Vec<Diagnostic> {
+    let options = DiagnosticOptions {
+        cwd: root.to_owned(),
+    };
+    let mut out: Vec<Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| !matches!(d.severity(), Severity::Warning | Severity::Info))
+        .map(|d| {
+            let kind = d.kind();
+            let rendered = d.to_diagnostic_with(&options);
+            let location = rendered
+                .get_primary_location()
+                .map(|(file, line, utf16_col, _)| locate(root, &file, line, utf16_col));
+            let message = first_line(&d.to_message_with(&options));
+            Diagnostic {
+                help: help_for(kind, &message),
+                code: kind.to_string(),
+                message,
+                location,
+            }
+        })
+        .collect();
+    if out.is_empty() {
+        out = diagnostics
+            .iter()
+            .map(|d| plain(&d.to_message_with(&options), &d.kind().to_string()))
+            .collect();
+    }
+    out
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().trim().to_owned()
+}
+
+/// A location from rolldown's (file, 1-based line, 0-based UTF-16 column).
+fn locate(root: &Path, file: &str, line: usize, utf16_col: usize) -> Location {
+    let path = root.join(file);
+    let line_text = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| t.lines().nth(line.saturating_sub(1)).map(str::to_owned));
+    let column = match &line_text {
+        Some(text) => {
+            let mut units = 0;
+            let mut chars = 0;
+            for c in text.chars() {
+                if units >= utf16_col {
+                    break;
+                }
+                units += c.len_utf16();
+                chars += 1;
+            }
+            chars + 1
+        }
+        None => utf16_col + 1,
+    };
+    Location {
+        file: relative_to(root, &path),
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        column: u32::try_from(column).unwrap_or(u32::MAX),
+        line_text,
+    }
+}
+
+fn help_for(kind: EventKind, message: &str) -> Option<String> {
+    match kind {
+        EventKind::UnresolvedImport => {
+            let spec = message.split(['"', '\'']).nth(1).unwrap_or_default();
+            if spec.is_empty() {
+                None
+            } else if is_bare(spec) && !spec.starts_with("@/") {
+                let package = package_name(spec);
+                Some(format!(
+                    "is the package installed? Run: npm install {package}"
+                ))
+            } else {
+                Some("check the path and the file extension of the import".to_owned())
+            }
+        }
+        EventKind::MissingExportError => {
+            Some("check the export's name, or add the export to that module".to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// `@scope/pkg/sub` → `@scope/pkg`, `pkg/sub` → `pkg`.
+fn package_name(spec: &str) -> &str {
+    let mut parts = spec.splitn(3, '/');
+    let first = parts.next().unwrap_or(spec);
+    if first.starts_with('@') {
+        match parts.next() {
+            Some(second) => &spec[..first.len() + 1 + second.len()],
+            None => spec,
+        }
+    } else {
+        first
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_names() {
+        assert_eq!(package_name("@scope/pkg/sub"), "@scope/pkg");
+        assert_eq!(package_name("pkg/sub/x"), "pkg");
+        assert_eq!(package_name("pkg"), "pkg");
+    }
+
+    #[test]
+    fn bare_specifiers() {
+        assert!(is_bare("zod"));
+        assert!(is_bare("@/lib"));
+        assert!(!is_bare("./x"));
+        assert!(!is_bare("/abs"));
+    }
+}

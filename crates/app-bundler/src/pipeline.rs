@@ -1,0 +1,457 @@
+//! The build: discovery, then every resource, tool and the server entry as parallel tasks,
+//! then the staged output swapped in.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use oxc_resolver::{ResolveOptions, Resolver, TsconfigDiscovery};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::engine::{self, NodeTarget};
+use crate::error::{BuildError, Diagnostic, Target, relative_to};
+use crate::html::{content_id, html_shell, style_prefix};
+use crate::metadata::{self, ResourceValue, value::JsValue};
+use crate::node::{HelperError, NodeHelper};
+use crate::project::{self, Project, ResourceSource};
+use crate::report::{BuildReport, BuiltResource, Event, Reporter};
+use crate::staging::Staging;
+use crate::{BuildOptions, css};
+
+/// State shared by the tasks of one build.
+struct Shared {
+    root: PathBuf,
+    project: Project,
+    /// Resolver for the static evaluation of `resource` (relative, `@/`, tsconfig paths).
+    js_resolver: Resolver,
+    /// Resolver for CSS `@import`s.
+    css_resolver: Resolver,
+    node: NodeHelper,
+    scratch: PathBuf,
+    /// Whether Tailwind ran for some file.
+    used_tailwind: AtomicBool,
+}
+
+struct ResourceOutput {
+    key: String,
+    name: String,
+    uri: String,
+    html: String,
+    json: String,
+    evaluated_with_node: bool,
+}
+
+struct ModuleOutput {
+    name: String,
+    code: String,
+    elapsed: Duration,
+    warnings: Vec<String>,
+}
+
+fn js_resolver(root: &Path) -> Resolver {
+    Resolver::new(ResolveOptions {
+        extensions: [".tsx", ".ts", ".jsx", ".js", ".mjs", ".mts", ".json"]
+            .map(String::from)
+            .to_vec(),
+        condition_names: ["import", "module", "browser", "default"]
+            .map(String::from)
+            .to_vec(),
+        alias: vec![(
+            "@".to_owned(),
+            vec![oxc_resolver::AliasValue::Path(
+                root.join("src").to_string_lossy().into_owned(),
+            )],
+        )],
+        tsconfig: Some(TsconfigDiscovery::Auto),
+        ..ResolveOptions::default()
+    })
+}
+
+pub(crate) async fn run(
+    options: &BuildOptions,
+    reporter: &mut dyn Reporter,
+) -> Result<BuildReport, BuildError> {
+    let started = Instant::now();
+    let root = std::path::absolute(&options.project_root)
+        .map_err(|e| BuildError::io("resolve", &options.project_root, e))?;
+    let project = Project::discover(&root)?;
+    let out_dir = root.join(&options.out_dir);
+    let staging = Staging::create(&out_dir)?;
+    let scratch = Scratch::new(&root, staging.path());
+
+    let shared = Arc::new(Shared {
+        js_resolver: js_resolver(&root),
+        css_resolver: css::css_resolver(),
+        node: NodeHelper::new(&root, scratch.path()),
+        scratch: scratch.path().to_owned(),
+        used_tailwind: AtomicBool::new(false),
+        root,
+        project,
+    });
+    let result = run_tasks(&shared, reporter).await;
+    shared.node.shutdown().await;
+    let (resources, tools, server) = result?;
+
+    drop(scratch);
+    for r in &resources {
+        staging.write(&format!("{0}/{0}.html", r.key), r.html.as_bytes())?;
+        staging.write(&format!("{0}/{0}.json", r.key), r.json.as_bytes())?;
+    }
+    for t in &tools {
+        staging.write(&format!("tools/{}.js", t.name), t.code.as_bytes())?;
+    }
+    if let Some(s) = &server {
+        staging.write("server.js", s.code.as_bytes())?;
+    }
+    staging.commit()?;
+
+    let evaluated_with_node: Vec<String> = resources
+        .iter()
+        .filter(|r| r.evaluated_with_node)
+        .map(|r| r.key.clone())
+        .collect();
+    Ok(BuildReport {
+        out_dir,
+        used_tailwind: shared.used_tailwind.load(Ordering::Relaxed),
+        evaluated_with_node,
+        resources: resources
+            .iter()
+            .map(|r| BuiltResource {
+                key: r.key.clone(),
+                name: r.name.clone(),
+                uri: r.uri.clone(),
+                html_bytes: r.html.len(),
+            })
+            .collect(),
+        tools: tools.iter().map(|t| t.name.clone()).collect(),
+        server: server.is_some(),
+        elapsed: started.elapsed(),
+    })
+}
+
+type Outputs = (Vec<ResourceOutput>, Vec<ModuleOutput>, Option<ModuleOutput>);
+
+async fn run_tasks(
+    shared: &Arc<Shared>,
+    reporter: &mut dyn Reporter,
+) -> Result<Outputs, BuildError> {
+    let count = shared.project.resources.len();
+    if count > 0 {
+        reporter.report(Event::ResourcesStarted { count });
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let resource_tasks: Vec<_> = (0..count)
+        .map(|index| tokio::spawn(build_resource(shared.clone(), index, tx.clone())))
+        .collect();
+    drop(tx);
+    let tool_tasks: Vec<_> = shared
+        .project
+        .tools
+        .iter()
+        .map(|t| {
+            let (shared, name, file) = (shared.clone(), t.name.clone(), t.file.clone());
+            tokio::spawn(async move {
+                build_module(&shared, Target::Tool(name.clone()), name, &file).await
+            })
+        })
+        .collect();
+    let server_task = shared.project.server.clone().map(|file| {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            build_module(&shared, Target::Server, "server".to_owned(), &file).await
+        })
+    });
+
+    while let Some(event) = rx.recv().await {
+        reporter.report(event);
+    }
+
+    let mut first_error = None;
+    let mut resources = Vec::with_capacity(count);
+    for task in resource_tasks {
+        match joined(task.await) {
+            Ok(r) => resources.push(r),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    let mut tools = Vec::new();
+    for task in tool_tasks {
+        match joined(task.await) {
+            Ok(t) => tools.push(t),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    let server = match server_task {
+        Some(task) => match joined(task.await) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                first_error.get_or_insert(e);
+                None
+            }
+        },
+        None => None,
+    };
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+
+    if !tools.is_empty() || server.is_some() {
+        reporter.report(Event::ServerCodeStarted);
+    }
+    for t in &tools {
+        reporter.report(Event::ToolCompiled {
+            name: t.name.clone(),
+            elapsed: t.elapsed,
+        });
+        for w in &t.warnings {
+            reporter.report(Event::Warning { message: w.clone() });
+        }
+    }
+    if let Some(s) = &server {
+        reporter.report(Event::ServerCompiled { elapsed: s.elapsed });
+    }
+    Ok((resources, tools, server))
+}
+
+fn joined<T>(r: Result<Result<T, BuildError>, tokio::task::JoinError>) -> Result<T, BuildError> {
+    r.unwrap_or_else(|e| {
+        Err(BuildError::Internal {
+            message: format!("a build task failed: {e}"),
+        })
+    })
+}
+
+async fn build_resource(
+    shared: Arc<Shared>,
+    index: usize,
+    events: UnboundedSender<Event>,
+) -> Result<ResourceOutput, BuildError> {
+    let started = Instant::now();
+    let project = &shared.project;
+    let r = &project.resources[index];
+    let _ = events.send(Event::ResourceStarted {
+        index: index + 1,
+        count: project.resources.len(),
+        key: r.key.clone(),
+    });
+    let root = &shared.root;
+    let target = || Target::Resource(r.key.clone());
+    let rel_file = relative_to(root, &r.file);
+
+    let analysis =
+        metadata::analyze(root, &shared.js_resolver, &r.file).map_err(|diagnostics| {
+            BuildError::Bundle {
+                target: target(),
+                diagnostics,
+            }
+        })?;
+    if analysis.exports.has(&r.component) == Some(false) {
+        return Err(BuildError::MissingComponentExport {
+            key: r.key.clone(),
+            file: rel_file,
+            export: r.component.clone(),
+        });
+    }
+    let Some(value) = analysis.value else {
+        return Err(BuildError::MissingResourceExport { file: rel_file });
+    };
+
+    let template = project.entry_template.as_deref().unwrap_or_default();
+    let entry_code = project::resource_entry(project, template, r);
+    let entry_id = root.join(".tmp").join(format!("index-{}.tsx", r.key));
+    let bundle = engine::bundle_browser(root, &entry_id, entry_code)
+        .await
+        .map_err(|diagnostics| BuildError::Bundle {
+            target: target(),
+            diagnostics,
+        })?;
+
+    let css = compile_css(&shared, &r.key, &bundle.css).await?;
+
+    let (value, evaluated_with_node) = match value {
+        ResourceValue::Static(v) => (v, false),
+        ResourceValue::NeedsNode(reason) => {
+            tracing::debug!(resource = %r.key, reason = %reason.reason, "evaluating `resource` with node");
+            (evaluate_with_node(&shared, index, r).await?, true)
+        }
+    };
+    let (mut meta, name) = metadata::with_name(root, &r.file, &r.key, value)?;
+
+    let mut js = String::with_capacity(bundle.code.len() + css.len() + 200);
+    if !css.is_empty() {
+        js.push_str(&style_prefix(&css));
+    }
+    js.push_str(bundle.code.trim_end_matches('\n'));
+    let html = html_shell(&js);
+    let id = content_id(&[html.as_bytes(), metadata::to_json(meta.clone()).as_bytes()]);
+    let uri = format!("ui://{name}-{id}");
+    meta.set("uri".to_owned(), JsValue::String(uri.clone()));
+    let json = metadata::to_json(meta);
+
+    let _ = events.send(Event::ResourceBuilt {
+        key: r.key.clone(),
+        uri: uri.clone(),
+        elapsed: started.elapsed(),
+    });
+    Ok(ResourceOutput {
+        key: r.key.clone(),
+        name,
+        uri,
+        html,
+        json,
+        evaluated_with_node,
+    })
+}
+
+async fn compile_css(shared: &Shared, key: &str, files: &[PathBuf]) -> Result<String, BuildError> {
+    if files.is_empty() {
+        return Ok(String::new());
+    }
+    let mut replaced = HashMap::new();
+    for file in files {
+        if !css::needs_tailwind(&shared.css_resolver, file) {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).map_err(|e| BuildError::io("read", file, e))?;
+        let rel = relative_to(&shared.root, file);
+        shared.used_tailwind.store(true, Ordering::Relaxed);
+        match shared.node.tailwind(file, &text).await {
+            Ok(Some(out)) => {
+                replaced.insert(file.clone(), out);
+            }
+            Ok(None) => {}
+            Err(HelperError::Missing(package)) => {
+                return Err(BuildError::MissingPackage {
+                    needed_for: format!("Tailwind CSS (used by {})", rel.display()),
+                    install: format!("npm install -D {package}"),
+                    package,
+                });
+            }
+            Err(HelperError::Failed(message)) => {
+                return Err(BuildError::Css {
+                    key: key.to_owned(),
+                    diagnostic: Box::new(Diagnostic {
+                        location: None,
+                        message: format!("{}: Tailwind CSS: {message}", rel.display()),
+                        code: "TAILWIND_ERROR".to_owned(),
+                        help: None,
+                    }),
+                });
+            }
+            Err(HelperError::Build(e)) => return Err(e),
+        }
+    }
+    css::compile(&shared.root, &shared.css_resolver, files, replaced).map_err(|diagnostic| {
+        BuildError::Css {
+            key: key.to_owned(),
+            diagnostic,
+        }
+    })
+}
+
+async fn evaluate_with_node(
+    shared: &Shared,
+    index: usize,
+    r: &ResourceSource,
+) -> Result<JsValue, BuildError> {
+    let root = &shared.root;
+    let dir = r.file.parent().unwrap_or(root);
+    let stub = dir.join("__sunpeak_resource_export__.ts");
+    let code = format!("export {{ resource }} from './{}.tsx';\n", r.key);
+    let bundle = engine::bundle_node(root, &stub, Some(code), NodeTarget::Evaluation)
+        .await
+        .map_err(|diagnostics| BuildError::Bundle {
+            target: Target::Resource(r.key.clone()),
+            diagnostics,
+        })?;
+    let module = shared.scratch.join(format!("resource-{index}.mjs"));
+    tokio::fs::create_dir_all(&shared.scratch)
+        .await
+        .map_err(|e| BuildError::io("create directory", &shared.scratch, e))?;
+    tokio::fs::write(&module, bundle.code)
+        .await
+        .map_err(|e| BuildError::io("write", &module, e))?;
+    let file = relative_to(root, &r.file);
+    match shared.node.evaluate(&module).await {
+        Ok(Some(json)) => metadata::from_node_json(&json)
+            .map_err(|message| BuildError::ResourceEval { file, message }),
+        Ok(None) => Err(BuildError::MissingResourceExport { file }),
+        Err(HelperError::Failed(message)) => Err(BuildError::ResourceEval { file, message }),
+        Err(HelperError::Missing(package)) => Err(BuildError::ResourceEval {
+            file,
+            message: format!("cannot find package \"{package}\""),
+        }),
+        Err(HelperError::Build(e)) => Err(e),
+    }
+}
+
+async fn build_module(
+    shared: &Shared,
+    target: Target,
+    name: String,
+    file: &Path,
+) -> Result<ModuleOutput, BuildError> {
+    let started = Instant::now();
+    let bundle = engine::bundle_node(&shared.root, file, None, NodeTarget::Module)
+        .await
+        .map_err(|diagnostics| BuildError::Bundle {
+            target: target.clone(),
+            diagnostics,
+        })?;
+    let mut warnings = Vec::new();
+    if let Target::Tool(_) = target {
+        let rel = relative_to(&shared.root, file);
+        if !bundle.exports.iter().any(|e| e == "tool") {
+            warnings.push(format!(
+                "No \"tool\" export in {}: `sunpeak start` will skip this tool. Add: export const tool: AppToolConfig = {{ ... }};",
+                rel.display()
+            ));
+        }
+        if !bundle.exports.iter().any(|e| e == "default") {
+            warnings.push(format!(
+                "No default handler export in {}: `sunpeak start` will skip this tool. Add: export default async function (args) {{ ... }}",
+                rel.display()
+            ));
+        }
+    }
+    Ok(ModuleOutput {
+        name,
+        code: bundle.code,
+        elapsed: started.elapsed(),
+        warnings,
+    })
+}
+
+/// Where the Node helper script and modules to evaluate are written: inside the staging
+/// directory when that is inside the project (so that package imports resolve from the
+/// project's `node_modules`), else a directory in the project root. Removed when dropped.
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    fn new(root: &Path, staging: &Path) -> Scratch {
+        let dir = if staging.starts_with(root) {
+            staging.join(".sunpeak-scratch")
+        } else {
+            root.join(format!(".sunpeak-scratch-{}", std::process::id()))
+        };
+        Scratch { dir }
+    }
+
+    fn path(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
