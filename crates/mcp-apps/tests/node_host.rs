@@ -151,6 +151,42 @@ async fn results_and_error_texts_match_the_sdk() {
 }
 
 #[tokio::test]
+async fn results_json_cannot_carry_are_errors_and_the_worker_keeps_serving() {
+    let (host, _app, _project) = start_app().await;
+    for (kind, detail) in [
+        (
+            "bigint",
+            "cannot be serialised to JSON: Do not know how to serialize a BigInt",
+        ),
+        (
+            "circular",
+            "cannot be serialised to JSON: Converting circular structure to JSON",
+        ),
+        (
+            "deep",
+            "the server could not read: recursion limit exceeded",
+        ),
+    ] {
+        match call(&host, "ret", json!({"kind": kind})).await {
+            ToolCallOutcome::Error { code, message, .. } => {
+                assert_eq!(code, -32603, "{kind}");
+                assert!(
+                    message.starts_with("Tool ret returned a result "),
+                    "{message}"
+                );
+                assert!(message.contains(detail), "{kind}: {message}");
+            }
+            other => panic!("{kind}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        text(&call(&host, "echo", json!({"text": "fine"})).await),
+        "fine"
+    );
+    host.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_throwing_handler_gives_its_message_and_the_worker_keeps_serving() {
     let (host, _app, _project) = start_app().await;
     let out = call(&host, "throws", json!({"message": "it broke"})).await;
