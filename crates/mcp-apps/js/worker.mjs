@@ -262,6 +262,16 @@ function isRawShape(o) {
   return Object.values(o).some(isZodTypeLike);
 }
 
+// zod 3.25+ and 4.x export the Zod 3 API as `zod/v3`; older zod 3 releases are it.
+async function importZod3(fromDir) {
+  try {
+    return await importPackage(fromDir, 'zod', 'v3');
+  } catch {
+    const zod = await importPackage(fromDir, 'zod', '');
+    return zod.z ?? zod;
+  }
+}
+
 // A `schema`/`outputSchema` export, ready for listing and parsing:
 // {kind: 'zod4'|'zod3', schema, mini, fromDir} or {kind: 'json', json}; null when absent.
 async function prepareSchema(value, fromDir) {
@@ -275,7 +285,7 @@ async function prepareSchema(value, fromDir) {
     if (values.every(isZ4)) {
       schema = (await importPackage(fromDir, 'zod', 'v4-mini')).object(value);
     } else if (values.every((v) => !isZ4(v))) {
-      schema = (await importPackage(fromDir, 'zod', 'v3')).object(value);
+      schema = (await importZod3(fromDir)).object(value);
     } else {
       throw new Error('Mixed Zod versions detected in object shape.');
     }

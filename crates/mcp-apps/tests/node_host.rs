@@ -22,6 +22,13 @@ async fn call(host: &NodeHost, tool: &str, args: Value) -> ToolCallOutcome {
     host.call_tool(tool, args, ctx(TestPeer::new())).await
 }
 
+/// Waits until a handler printed `line` (it is running).
+async fn started(line: &str) {
+    wait_for_log(|c| c.message == line, Duration::from_secs(10))
+        .await
+        .unwrap_or_else(|| panic!("{line:?} was never logged"));
+}
+
 #[tokio::test]
 async fn loads_tools_in_file_order_and_reports_skips() {
     let (host, app, _project) = start_app().await;
@@ -237,7 +244,7 @@ async fn cancelling_a_call_aborts_the_handler_signal() {
                 .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    started("hanging t-cancel").await;
     cancel.cancel();
     let out = call.await.unwrap();
     assert_eq!(out, ToolCallOutcome::tool_error("Tool hang was cancelled"));
@@ -255,11 +262,13 @@ async fn cancelling_a_call_aborts_the_handler_signal() {
 async fn dropping_the_call_future_aborts_the_handler_signal() {
     let (host, _app, _project) = start_app().await;
     let pending = host.call_tool("hang", json!({"tag": "t-drop"}), ctx(TestPeer::new()));
-    assert!(
-        tokio::time::timeout(Duration::from_millis(200), pending)
-            .await
-            .is_err()
-    );
+    let dropped_once_running = async {
+        tokio::select! {
+            _ = pending => panic!("hang returned"),
+            _ = started("hanging t-drop") => {}
+        }
+    };
+    dropped_once_running.await;
     wait_for_log(
         |c| c.message.starts_with("aborted t-drop: "),
         Duration::from_secs(5),
@@ -277,7 +286,7 @@ async fn process_exit_fails_only_that_worker_s_calls_and_a_replacement_serves_th
         let host = host.clone();
         tokio::spawn(async move { call(&host, "slow", json!({"ms": 3000})).await })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    started("sleeping 3000ms").await;
     let out = call(&host, "exit", json!({"code": 3})).await;
     assert_eq!(
         out,
@@ -310,7 +319,7 @@ async fn a_worker_that_stops_answering_is_replaced() {
         let host = host.clone();
         tokio::spawn(async move { call(&host, "spin", Value::Null).await })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    started("spinning").await;
     // A call that lands on the spinning worker fails when it is killed, like the spin itself.
     let stuck = call(&host, "echo", json!({"text": "stuck"})).await;
     let why = "the worker process stopped responding and was restarted";

@@ -209,7 +209,10 @@ impl NodeHost {
             id,
             cancel_on_drop: true,
         };
-        worker.send(frames::call(id, name, &args, &ctx)).await;
+        let exchange = async {
+            worker.send(frames::call(id, name, &args, &ctx)).await;
+            reply.await
+        };
         let deadline = async {
             match inner.call_timeout {
                 Some(limit) => tokio::time::sleep(limit).await,
@@ -217,7 +220,7 @@ impl NodeHost {
             }
         };
         tokio::select! {
-            answer = reply => {
+            answer = exchange => {
                 let mut guard = guard;
                 guard.cancel_on_drop = false;
                 match answer {

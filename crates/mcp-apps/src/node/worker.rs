@@ -251,25 +251,29 @@ impl Worker {
         let (Some(id), Some(rid), Some(method)) = (frame.id, frame.rid, frame.method) else {
             return;
         };
-        let mut state = self.state();
-        let peer = match state.pending.get(&id) {
+        let peer = match self.state().pending.get(&id) {
             Some(Pending::Call { peer, .. }) => peer.clone(),
             _ => {
-                drop(state);
                 let gone = serde_json::json!({"code": -32000, "message": "Request was cancelled"});
                 self.try_send(frames::response(rid, &Err(gone)));
                 return;
             }
         };
+        // Outside the lock: the peer is foreign code.
         let answer = peer.request(&method, frame.params.unwrap_or(Value::Null));
         let worker = Arc::clone(self);
-        // Spawned while holding the lock, so the task's own removal cannot run before the insert.
         let task = tokio::spawn(async move {
             let answer = answer.await;
             worker.state().requests.remove(&rid);
             worker.send(frames::response(rid, &answer)).await;
         });
-        state.requests.insert(rid, (id, task.abort_handle()));
+        let mut state = self.state();
+        if state.pending.contains_key(&id) {
+            // If the task already finished, this entry is dropped with the call (`finish`).
+            state.requests.insert(rid, (id, task.abort_handle()));
+        } else {
+            task.abort();
+        }
     }
 
     fn on_authed(&self, frame: Inbound) {
