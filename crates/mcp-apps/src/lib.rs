@@ -9,10 +9,14 @@
 //!   with the algorithms of the npm `sunpeak`;
 //! - [`identity`] builds `serverInfo` from the `server` export and `package.json`;
 //! - [`routes`] answers the root page, the favicon, OAuth protected-resource metadata and 404;
-//! - `node` (Unix) runs the JavaScript tool handlers and `auth()` in supervised Node.js workers.
+//! - `node` (Unix) runs the JavaScript tool handlers and `auth()` in supervised Node.js workers;
+//! - `app` (Unix) puts the catalog, the identity and the tool host together: the MCP operations
+//!   `sunpeak start` answers itself.
 //!
 //! The library logs through `tracing` and returns typed errors; it never prints.
 
+#[cfg(unix)]
+pub mod app;
 pub mod catalog;
 pub mod client;
 pub mod dist;
