@@ -766,7 +766,7 @@ function typeName(v) {
 
 // Without zod in the project: the top-level check with zod's wording, then the result as is.
 function structuralNormalise(result) {
-  if (!isPlainObject(result) && !(result !== null && typeof result === 'object' && !Array.isArray(result))) {
+  if (result === null || typeof result !== 'object' || Array.isArray(result)) {
     const issues = [
       { expected: 'object', code: 'invalid_type', path: [], message: `Invalid input: expected object, received ${typeName(result)}` },
     ];

@@ -644,6 +644,36 @@ async fn a_dist_without_tools_or_server_needs_no_node() {
 }
 
 #[tokio::test]
+async fn without_zod_in_the_project_results_are_checked_structurally() {
+    let bare =
+        std::env::temp_dir().join(format!("sunpeak-rs-node-test-nozod-{}", std::process::id()));
+    std::fs::create_dir_all(bare.join("node_modules")).unwrap();
+    let project = Project::from_fixture("nozod", &bare);
+    let (host, _app) = NodeHost::start(project.config()).await.unwrap();
+    assert_eq!(
+        text(&call(&host, "bare", json!({"kind": "text"})).await),
+        "plain"
+    );
+    assert_eq!(
+        call(&host, "bare", json!({"kind": "image"})).await,
+        ToolCallOutcome::Result(
+            json!({"content": [{"type": "image", "data": "aGk=", "mimeType": "image/png", "extra": 1}]})
+        )
+    );
+    assert_eq!(
+        call(&host, "bare", json!({"kind": "num"})).await,
+        ToolCallOutcome::Error {
+            code: -32602,
+            message: "MCP error -32602: Invalid tools/call result: [\n  {\n    \"expected\": \"object\",\n    \"code\": \"invalid_type\",\n    \"path\": [],\n    \"message\": \"Invalid input: expected object, received number\"\n  }\n]".to_string(),
+            data: None,
+        }
+    );
+    host.shutdown().await;
+    drop(project);
+    let _ = std::fs::remove_dir_all(&bare);
+}
+
+#[tokio::test]
 async fn calls_after_shutdown_fail_cleanly() {
     let (host, _app, _project) = start_app().await;
     host.shutdown().await;

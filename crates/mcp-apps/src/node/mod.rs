@@ -240,7 +240,9 @@ impl NodeHost {
                 let mut guard = guard;
                 guard.cancel_on_drop = false;
                 let limit = inner.call_timeout.unwrap_or_default();
-                ToolCallOutcome::tool_error(texts::timed_out(name, limit))
+                let text = texts::timed_out(name, limit);
+                tracing::warn!(target: "node", worker = worker.slot, "{text}");
+                ToolCallOutcome::tool_error(text)
             }
         }
     }
