@@ -82,6 +82,9 @@ pub(crate) async fn spawn(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
+        // Its own process group: a terminal's Ctrl-C reaches the server, which then drains
+        // and stops the workers itself, instead of killing calls in flight.
+        .process_group(0)
         .spawn()
         .map_err(|e| NodeHostError::Worker {
             detail: format!("{} could not be started ({e})", env.node.display()),
@@ -411,7 +414,24 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn frames_split_on_newlines_and_survive_cancellation() {
+    async fn a_cancelled_read_keeps_the_partial_frame() {
+        let (mut tx, rx) = tokio::io::duplex(64);
+        let mut reader = BufReader::new(rx);
+        let mut buf = Vec::new();
+        tx.write_all(b"{\"half\":").await.unwrap();
+        let cancelled = timeout(
+            Duration::from_millis(50),
+            read_frame(&mut reader, &mut buf, 100),
+        )
+        .await;
+        assert!(cancelled.is_err());
+        tx.write_all(b"1}\n").await.unwrap();
+        assert!(read_frame(&mut reader, &mut buf, 100).await.unwrap());
+        assert_eq!(buf, b"{\"half\":1}");
+    }
+
+    #[tokio::test]
+    async fn frames_split_on_newlines() {
         let data: &[u8] = b"{\"a\":1}\n\n{\"b\":2}\npartial";
         let mut reader = BufReader::with_capacity(3, data);
         let mut buf = Vec::new();
