@@ -296,6 +296,8 @@ async fn process_exit_fails_only_that_worker_s_calls_and_a_replacement_serves_th
         bystander.await.unwrap(),
         ToolCallOutcome::tool_error("Tool slow failed: the worker process exited (code 3)")
     );
+    // No worker is up until the replacement has loaded: /health would say 503.
+    assert!(!host.is_ready());
     // What the handler printed before exiting still reached the log.
     wait_for_log(|c| c.message == "exiting with 3", Duration::from_secs(2))
         .await
@@ -623,6 +625,24 @@ async fn a_missing_node_is_a_clear_error() {
         "{text}"
     );
     assert!(text.ends_with("Install Node.js or set SUNPEAK_NODE to the path of a node binary."));
+}
+
+#[tokio::test]
+async fn a_node_older_than_18_is_refused() {
+    let project = Project::from_fixture("app", &npm_env("4.4.3"));
+    let fake = project.root.join("old-node");
+    std::fs::write(&fake, "#!/bin/sh\necho v16.20.2\n").unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut config = project.config();
+    config.node = Some(fake.clone());
+    let err = NodeHost::start(config).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "Node.js 18 or later is required to run tool handlers: {} is v16.20.2. Install Node.js or set SUNPEAK_NODE to the path of a node binary.",
+            fake.display()
+        )
+    );
 }
 
 #[tokio::test]

@@ -140,7 +140,10 @@ impl Pool {
             added = false;
             let started = Instant::now();
             let why = process::run(&worker, conn, self.timing, &self.shutdown).await;
+            // Out of the pool before its calls fail, so that nobody retries on it and
+            // `/health` says 503 until the replacement is up.
             self.remove(&worker);
+            worker.close(&why);
             if self.shutdown.is_cancelled() {
                 return;
             }

@@ -205,7 +205,7 @@ async fn wait_loaded(
 }
 
 /// Serves the worker's channel until the worker ends; returns why it ended (the text its
-/// in-flight calls fail with). The worker is closed (pending calls failed) on return.
+/// in-flight calls fail with; the caller closes the worker with it).
 pub(crate) async fn run(
     worker: &Arc<Worker>,
     mut conn: Connection,
@@ -265,7 +265,6 @@ pub(crate) async fn run(
         }
     };
     close.cancel();
-    worker.close(&why);
     why
 }
 
