@@ -57,11 +57,16 @@ pub fn run_tee(cmd: &mut Command, mut on_line: impl FnMut(&str)) -> Result<()> {
         .spawn()
         .with_context(|| format!("could not start `{}`", show(cmd)))?;
     if let Some(stdout) = child.stdout.take() {
+        let mut reader = BufReader::new(stdout);
         let mut out = std::io::stdout();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.context("reading the output of a child process")?;
+        let mut buf = Vec::new();
+        // Bytes, not `lines()`: a test may print invalid UTF-8, which must not end the run.
+        while reader.read_until(b'\n', &mut buf).unwrap_or(0) > 0 {
+            let line = String::from_utf8_lossy(&buf);
+            let line = line.trim_end_matches(['\n', '\r']);
             let _ = writeln!(out, "{line}");
-            on_line(&line);
+            on_line(line);
+            buf.clear();
         }
     }
     let status = child.wait().context("waiting for a child process")?;
