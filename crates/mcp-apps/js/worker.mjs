@@ -358,7 +358,8 @@ async function load(frame) {
   for (const { name, file } of frame.tools) {
     let mod;
     try {
-      mod = await import(pathToFileURL(file).href);
+      // Console output of the module's top level is tagged with the tool too.
+      mod = await scope.run({ src: 'tool', tool: name }, () => import(pathToFileURL(file).href));
     } catch (err) {
       send({ t: 'loadError', message: `Failed to load tool ${name}: ${err?.message}` });
       return;

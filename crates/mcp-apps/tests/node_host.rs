@@ -86,6 +86,17 @@ async fn loads_tools_in_file_order_and_reports_skips() {
         server.config,
         Some(json!({"name": "fixture-app", "version": "1.2.3", "instructions": "Be nice"}))
     );
+    // Output of a module's top level is tagged with its tool.
+    let loaded = wait_for_log(
+        |c| c.message == "echo module loaded",
+        Duration::from_secs(2),
+    )
+    .await
+    .expect("top-level output is logged");
+    assert_eq!(
+        (loaded.target.as_str(), loaded.tool.as_deref()),
+        ("tool", Some("echo"))
+    );
     assert!(host.is_ready());
     host.shutdown().await;
     assert!(!host.is_ready());

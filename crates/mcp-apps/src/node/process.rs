@@ -180,22 +180,26 @@ async fn wait_loaded(
             });
         }
         let parsed = serde_json::from_slice::<Inbound>(buf);
-        buf.clear();
         match parsed {
-            Ok(frame) if frame.t == Kind::Loaded => return Ok(frame),
+            Ok(frame) if frame.t == Kind::Loaded => {
+                buf.clear();
+                return Ok(frame);
+            }
             Ok(frame) if frame.t == Kind::LoadError => {
+                buf.clear();
                 return Err(NodeHostError::Load {
                     message: frame
                         .message
                         .unwrap_or_else(|| "Failed to load dist/".to_string()),
                 });
             }
-            Ok(frame) if frame.t == Kind::Log => {
-                let msg = frame.msg.unwrap_or_default();
-                log_worker(frame.lv.unwrap_or(LogLevel::Info), worker.slot, &msg);
+            // Console output of the modules' top level.
+            Ok(_) => {
+                worker.handle(buf);
+                buf.clear();
             }
-            Ok(_) => {}
             Err(e) => {
+                buf.clear();
                 return Err(NodeHostError::Worker {
                     detail: format!("the worker sent an unreadable load report ({e})"),
                 });
