@@ -129,6 +129,18 @@ pub(crate) async fn bundle_browser(
         .map_err(|e| convert(root, e.into_vec()))?;
     let _ = bundler.close().await;
 
+    // rolldown only warns about an unresolved package import and leaves it as an external
+    // (a global in an IIFE): a self-contained resource cannot have one, so it is an error.
+    let unresolved: Vec<BuildDiagnostic> = output
+        .warnings
+        .into_iter()
+        .filter(|w| matches!(w.kind(), EventKind::UnresolvedImport))
+        .map(|w| w.with_severity(Severity::Error))
+        .collect();
+    if !unresolved.is_empty() {
+        return Err(convert(root, unresolved));
+    }
+
     let mut code = None;
     let mut order = Vec::new();
     for asset in output.assets {
@@ -353,8 +365,9 @@ impl Plugin for CssCollector {
 
 /// Leaves package imports (`zod`, `node:fs`, ...) as imports, resolved by Node at run time
 /// from the project's `node_modules`, and bundles everything else. A bare-looking specifier
-/// that resolves into the project itself (the `@/` alias, tsconfig `paths`) is bundled: that
-/// is the sunpeak bug we fix (esbuild externalized `@/lib` and `sunpeak start` failed).
+/// that is not an installed package but resolves into the project (the `@/` alias, tsconfig
+/// `paths`) is bundled: that is the sunpeak bug we fix (esbuild externalized `@/lib` and
+/// `sunpeak start` failed).
 #[derive(Debug)]
 struct ExternalizePackages;
 
@@ -363,6 +376,26 @@ fn is_bare(specifier: &str) -> bool {
         || specifier.starts_with('/')
         || specifier.starts_with('\0')
         || Path::new(specifier).is_absolute())
+}
+
+/// Whether `node_modules/<package of specifier>` exists next to `importer` or above it
+/// (symlinks included: npm `file:` dependencies and workspaces are symlinks).
+fn is_installed_package(specifier: &str, importer: Option<&str>) -> bool {
+    let name = package_name(specifier);
+    if name.is_empty() || name == "@" || name.starts_with("@/") {
+        return false;
+    }
+    let Some(importer) = importer else {
+        return false;
+    };
+    let mut dir = Path::new(importer).parent();
+    while let Some(d) = dir {
+        if d.join("node_modules").join(name).symlink_metadata().is_ok() {
+            return true;
+        }
+        dir = d.parent();
+    }
+    false
 }
 
 impl Plugin for ExternalizePackages {
@@ -387,6 +420,9 @@ impl Plugin for ExternalizePackages {
             external: Some(ResolvedExternal::Bool(true)),
             ..Default::default()
         };
+        if is_installed_package(args.specifier, args.importer) {
+            return Ok(Some(external()));
+        }
         match ctx.resolve(args.specifier, args.importer, None).await? {
             Ok(resolved) => {
                 let id = resolved.id.to_string();
@@ -397,7 +433,9 @@ impl Plugin for ExternalizePackages {
                     Ok(Some(HookResolveIdOutput::from_resolved_id(resolved)))
                 }
             }
-            // Not installed (yet): keep the import; Node reports it at run time, as with esbuild.
+            // A broken alias: let rolldown report the unresolved import.
+            Err(_) if args.specifier.starts_with("@/") => Ok(None),
+            // Not installed: keep the import; Node reports it at run time, as with esbuild.
             Err(_) => Ok(Some(external())),
         }
     }

@@ -1,0 +1,295 @@
+//! Builds the edge-case projects of `tests/projects/` and checks their `dist/` concretely.
+
+mod support;
+
+use std::fs;
+
+use app_bundler::Event;
+use support::{Workspace, build_ok, files, injected_css, node, node_exports, read, script};
+
+/// Replaces the 8-character id of every `ui://<name>-<id>` with `<id>`.
+fn mask_ids(json: &str) -> String {
+    let mut out = String::new();
+    let mut rest = json;
+    while let Some(at) = rest.find("\"ui://") {
+        let end = at + rest[at + 1..].find('"').map_or(0, |i| i + 1);
+        let uri = &rest[at..end];
+        let (prefix, id) = uri.rsplit_once('-').unwrap_or((uri, ""));
+        assert_eq!(id.len(), 8, "uri id in {uri}");
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+        );
+        out.push_str(&rest[..at]);
+        out.push_str(prefix);
+        out.push_str("-<id>");
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn alias_is_resolved_in_resources_tools_and_server() {
+    let ws = Workspace::new();
+    let project = ws.project("alias");
+    let (report, events) = build_ok(&project);
+    let dist = project.join("dist");
+    assert_eq!(
+        files(&dist),
+        [
+            "hello/hello.html",
+            "hello/hello.json",
+            "server.js",
+            "tools/greet.js",
+            "tools/no-exports.js"
+        ]
+    );
+    assert_eq!(report.tools, ["greet", "no-exports"]);
+    assert!(report.server);
+
+    let greet = read(&dist.join("tools/greet.js"));
+    assert!(!greet.contains("@/"), "alias left in the tool:\n{greet}");
+    assert!(
+        greet.contains("from \"demo-lib\""),
+        "package import must stay external:\n{greet}"
+    );
+    assert!(!greet.contains("node:module"));
+    assert_eq!(
+        node_exports(&dist.join("tools/greet.js")),
+        "default,schema,tool"
+    );
+    assert_eq!(node_exports(&dist.join("tools/no-exports.js")), "schema");
+    assert_eq!(node_exports(&dist.join("server.js")), "auth,server");
+    let called = node(
+        &dist,
+        "const m = await import('./tools/greet.js'); console.log((await m.default({name: 'x'})).content[0].text);",
+    );
+    assert_eq!(called, "Hello from the alias, x!");
+
+    let html = read(&dist.join("hello/hello.html"));
+    assert!(script(&html).contains("Hello from the alias"));
+    assert_eq!(
+        mask_ids(&read(&dist.join("hello/hello.json"))),
+        "{\n  \"title\": \"Hello\",\n  \"description\": \"Hello from the alias\",\n  \"mimeType\": \"text/html;profile=mcp-app\",\n  \"name\": \"hello\",\n  \"uri\": \"ui://hello-<id>\"\n}"
+    );
+
+    let warnings: Vec<&String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Warning { message } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].starts_with("No \"tool\" export in src/tools/no-exports.ts"));
+    assert!(warnings[1].starts_with("No default handler export in src/tools/no-exports.ts"));
+}
+
+#[test]
+fn html_is_one_self_contained_document_in_sunpeaks_shell() {
+    let ws = Workspace::new();
+    let project = ws.project("css-from-package");
+    build_ok(&project);
+    let html = read(&project.join("dist/card/card.html"));
+    assert!(html.starts_with(
+        "<!DOCTYPE html>\n<html>\n<head>\n  <meta charset=\"UTF-8\">\n  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1.0\">\n</head>\n<body>\n  <div id=\"root\"></div>\n  <script>\n(function(){var s=document.createElement('style');s.textContent=\""
+    ));
+    assert!(html.ends_with("\n  </script>\n</body>\n</html>"));
+    let js = script(&html);
+    // Outside the one inline script there is nothing that loads anything.
+    let shell = html.replacen(js, "", 1);
+    assert_eq!(shell.matches("<script").count(), 1);
+    assert!(!shell.contains("<link") && !shell.contains("src=") && !shell.contains("href="));
+    assert!(!js.contains("</script"), "script close must be escaped");
+    assert!(!js.contains("process.env.NODE_ENV"));
+    // appInfo from package.json reaches the mount call.
+    assert!(js.contains("css-from-package-app") && js.contains("1.2.3"));
+}
+
+#[test]
+fn resource_values_imported_from_other_modules_are_evaluated() {
+    let ws = Workspace::new();
+    let project = ws.project("imported-constant");
+    let (report, _) = build_ok(&project);
+    let dist = project.join("dist");
+    assert_eq!(
+        mask_ids(&read(&dist.join("widget/widget.json"))),
+        r#"{
+  "title": "Widget v2",
+  "description": "Described in JSON",
+  "mimeType": "text/html;profile=mcp-app",
+  "tags": [
+    "a",
+    "b",
+    "c"
+  ],
+  "_meta": {
+    "ui": {
+      "csp": {
+        "connectDomains": [
+          "https://api.example.com"
+        ],
+        "resourceDomains": [
+          "https://cdn.example.com",
+          "https://origin.example.com",
+          "https://cdn.example.com/img"
+        ]
+      },
+      "prefersBorder": true
+    }
+  },
+  "name": "widget",
+  "uri": "ui://widget-<id>"
+}"#
+    );
+    // A function call and a package constant: evaluated by Node (sunpeak fails or writes null).
+    assert_eq!(
+        mask_ids(&read(&dist.join("computed/computed.json"))),
+        r#"{
+  "title": "Computed",
+  "_meta": {
+    "ui": {
+      "domain": {
+        "claude": "com-example-app.claudemcpcontent.com"
+      },
+      "csp": {
+        "resourceDomains": [
+          "https://lib.example.com"
+        ]
+      }
+    }
+  },
+  "name": "computed",
+  "uri": "ui://computed-<id>"
+}"#
+    );
+    assert_eq!(report.evaluated_with_node, ["computed"]);
+    assert!(!report.used_tailwind);
+}
+
+#[test]
+fn json_imports_work_in_components_and_in_resource() {
+    let ws = Workspace::new();
+    let project = ws.project("json-import");
+    build_ok(&project);
+    let js = read(&project.join("dist/data/data.html"));
+    assert!(script(&js).contains("hello from json"));
+    assert!(script(&js).contains("42"));
+    let meta: serde_json::Value =
+        serde_json::from_str(&read(&project.join("dist/data/data.json"))).expect("json");
+    assert_eq!(meta["description"], "hello from json");
+}
+
+#[test]
+fn dynamic_import_is_inlined_into_the_iife() {
+    let ws = Workspace::new();
+    let project = ws.project("dynamic-import");
+    build_ok(&project);
+    let html = read(&project.join("dist/lazy/lazy.html"));
+    let js = script(&html);
+    assert!(
+        !js.contains("import("),
+        "a dynamic import was left in the bundle"
+    );
+    assert!(js.contains("loaded later"));
+    assert_eq!(
+        files(&project.join("dist")),
+        ["lazy/lazy.html", "lazy/lazy.json"]
+    );
+}
+
+#[test]
+fn tailwind_runs_through_the_projects_own_compiler() {
+    let ws = Workspace::new();
+    let project = ws.project("tailwind");
+    let (report, _) = build_ok(&project);
+    assert!(report.used_tailwind);
+    let css = injected_css(&read(&project.join("dist/styled/styled.html"))).expect("css");
+    for expected in [
+        ".p-4{padding:calc(var(--spacing) * 4)}",
+        ".bg-brand{background-color:var(--color-brand)}",
+        "--color-brand:#123456",
+        ".underline{text-decoration-line:underline}",
+        ".custom{--tw-font-weight:var(--font-weight-bold);font-weight:var(--font-weight-bold)}",
+    ] {
+        assert!(css.contains(expected), "missing {expected} in\n{css}");
+    }
+    for directive in ["@tailwind", "@apply", "@import", "@theme"] {
+        assert!(!css.contains(directive), "{directive} left in the CSS");
+    }
+    assert!(css.ends_with("\n/*$vite$:1*/"));
+}
+
+#[test]
+fn css_from_a_package_resolves_through_the_style_condition_in_import_order() {
+    let ws = Workspace::new();
+    let project = ws.project("css-from-package");
+    let (report, _) = build_ok(&project);
+    assert!(!report.used_tailwind);
+    let css = injected_css(&read(&project.join("dist/card/card.html"))).expect("css");
+    assert_eq!(
+        css,
+        ".demo-base{color:#abcdef}.demo-card{border:1px solid #123456;padding:8px}.app-local{color:#010203}.card-own{color:#040506}\n/*$vite$:1*/"
+    );
+}
+
+#[test]
+fn uri_id_follows_the_content() {
+    let ws = Workspace::new();
+    let project = ws.project("json-import");
+    let uri = |report: &app_bundler::BuildReport| report.resources[0].uri.clone();
+    let first = uri(&build_ok(&project).0);
+    let again = uri(&build_ok(&project).0);
+    assert_eq!(first, again, "same content, same URI");
+    let file = project.join("src/resources/data/data.json");
+    fs::write(&file, r#"{ "message": "changed", "answer": 42 }"#).expect("write");
+    let changed = uri(&build_ok(&project).0);
+    assert_ne!(first, changed, "changed content, new URI");
+    assert!(changed.starts_with("ui://data-"));
+}
+
+#[test]
+fn progress_events_cover_every_resource_and_tool() {
+    let ws = Workspace::new();
+    let project = ws.project("imported-constant");
+    let (_, events) = build_ok(&project);
+    assert_eq!(events[0], Event::ResourcesStarted { count: 2 });
+    let started: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::ResourceStarted { index, count, key } => Some((*index, *count, key.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started.len(), 2);
+    assert!(started.contains(&(1, 2, "computed")) && started.contains(&(2, 2, "widget")));
+    let built = events
+        .iter()
+        .filter(|e| matches!(e, Event::ResourceBuilt { .. }))
+        .count();
+    assert_eq!(built, 2);
+    assert!(
+        !events.contains(&Event::ServerCodeStarted),
+        "no tools, no server"
+    );
+}
+
+#[test]
+fn a_project_with_only_tools_needs_no_template() {
+    let ws = Workspace::new();
+    let project = ws.project("alias");
+    fs::remove_dir_all(project.join("src/resources")).expect("rm resources");
+    fs::remove_file(project.join("src/index-resource.tsx")).expect("rm template");
+    let (report, events) = build_ok(&project);
+    assert!(report.resources.is_empty());
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::ResourcesStarted { .. }))
+    );
+    assert_eq!(
+        files(&project.join("dist")),
+        ["server.js", "tools/greet.js", "tools/no-exports.js"]
+    );
+}

@@ -1,0 +1,2 @@
+// Test files are not tools.
+export const tool = { title: 'not a tool' };

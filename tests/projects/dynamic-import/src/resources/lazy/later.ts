@@ -1,0 +1,1 @@
+export const LATER = 'loaded later';

@@ -1,0 +1,5 @@
+export const resource = { title: 'Ok' };
+
+export function OkResource() {
+  return <p>ok</p>;
+}

@@ -1,0 +1,5 @@
+export const resource = { title: 'Broken' };
+
+export function BrokenResource() {
+  return <p>{ 1 + }</p>;
+}

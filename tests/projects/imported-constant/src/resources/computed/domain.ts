@@ -1,0 +1,3 @@
+export function computeDomain(url: string): string {
+  return new URL(url).hostname.split('.').reverse().join('-') + '.claudemcpcontent.com';
+}
