@@ -1,0 +1,231 @@
+//! Transport configuration: endpoint, modes, limits, origins, SSE, auth.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::AuthHook;
+
+/// How POST requests are answered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// One `application/json` body, upgraded to an SSE stream when the handler sends a
+    /// notification or a request before its result (the default, as sunpeak).
+    #[default]
+    Json,
+    /// Always an SSE stream (`--sse`).
+    Sse,
+}
+
+/// Configuration of a [`Transport`](crate::Transport). Built with chained setters:
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_transport::TransportConfig;
+/// let config = TransportConfig::new()
+///     .endpoint_path("/mcp")
+///     .session_idle_timeout(Duration::from_secs(300))
+///     .allowed_origins(["https://app.example.com"]);
+/// assert_eq!(config.get_endpoint_path(), "/mcp");
+/// ```
+#[derive(Clone)]
+pub struct TransportConfig {
+    pub(crate) endpoint_path: String,
+    pub(crate) stateless: bool,
+    pub(crate) response_mode: ResponseMode,
+    pub(crate) session_idle_timeout: Duration,
+    pub(crate) max_sessions: usize,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) allowed_origins: Vec<String>,
+    pub(crate) allowed_hosts: Option<Vec<String>>,
+    pub(crate) sse_keep_alive: Duration,
+    pub(crate) sse_history: usize,
+    pub(crate) sse_retry: Duration,
+    pub(crate) sse_buffer: usize,
+    pub(crate) drain_timeout: Duration,
+    pub(crate) resource_metadata_url: Option<String>,
+    pub(crate) gzip: bool,
+    pub(crate) auth: Option<Arc<dyn AuthHook>>,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        Self {
+            endpoint_path: "/mcp".into(),
+            stateless: false,
+            response_mode: ResponseMode::Json,
+            session_idle_timeout: Duration::from_secs(300),
+            max_sessions: 10_000,
+            max_body_bytes: 4 * 1024 * 1024,
+            allowed_origins: Vec::new(),
+            allowed_hosts: None,
+            sse_keep_alive: Duration::from_secs(15),
+            sse_history: 100,
+            sse_retry: Duration::from_millis(1000),
+            sse_buffer: 256,
+            drain_timeout: Duration::from_secs(5),
+            resource_metadata_url: None,
+            gzip: true,
+            auth: None,
+        }
+    }
+}
+
+impl TransportConfig {
+    /// The defaults: `/mcp`, stateful, JSON replies, 5 min idle timeout, 10,000 sessions,
+    /// 4 MiB bodies, loopback origins, any Host, 15 s keep-alive, 100 events of SSE history,
+    /// `retry: 1000`, 5 s drain, gzip on.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The endpoint path (default `/mcp`); only this exact path is served.
+    pub fn endpoint_path(mut self, path: impl Into<String>) -> Self {
+        self.endpoint_path = path.into();
+        self
+    }
+
+    /// Stateless mode: no sessions, POST only (GET and DELETE get 405).
+    pub fn stateless(mut self, stateless: bool) -> Self {
+        self.stateless = stateless;
+        self
+    }
+
+    /// JSON (default) or SSE replies to POST requests.
+    pub fn response_mode(mut self, mode: ResponseMode) -> Self {
+        self.response_mode = mode;
+        self
+    }
+
+    /// Idle sessions (no request in flight, no open GET stream) are closed after this long.
+    pub fn session_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.session_idle_timeout = timeout;
+        self
+    }
+
+    /// The live-session cap; at the cap the least recently used idle session is evicted.
+    pub fn max_sessions(mut self, max: usize) -> Self {
+        self.max_sessions = max.max(1);
+        self
+    }
+
+    /// POST bodies larger than this get 413 (counted while streaming).
+    pub fn max_body_bytes(mut self, max: usize) -> Self {
+        self.max_body_bytes = max;
+        self
+    }
+
+    /// Browser origins allowed besides loopback ones (`"*"` allows every origin). Requests
+    /// without an `Origin` header are never affected.
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Restricts the `Host` header to loopback names plus these (`host` or `host:port`;
+    /// `"*"` allows all). Without this call any well-formed Host is accepted, as a server
+    /// behind a proxy or load balancer needs. A malformed Host always gets 400.
+    pub fn allowed_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_hosts = Some(hosts.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Interval of SSE keep-alive comments (default 15 s).
+    pub fn sse_keep_alive(mut self, interval: Duration) -> Self {
+        self.sse_keep_alive = interval;
+        self
+    }
+
+    /// How many SSE events per session are kept for `Last-Event-ID` resumption (default 100).
+    pub fn sse_history(mut self, events: usize) -> Self {
+        self.sse_history = events;
+        self
+    }
+
+    /// The `retry:` value sent with priming events (default 1 s).
+    pub fn sse_retry(mut self, retry: Duration) -> Self {
+        self.sse_retry = retry;
+        self
+    }
+
+    /// How many SSE events may wait for a slow client before its connection is dropped
+    /// (the events stay in the history for resumption). Default 256.
+    pub fn sse_buffer(mut self, events: usize) -> Self {
+        self.sse_buffer = events.max(1);
+        self
+    }
+
+    /// Graceful shutdown: how long in-flight calls may run before they are cancelled.
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
+    }
+
+    /// The protected-resource-metadata URL to name in `WWW-Authenticate` on 401.
+    pub fn resource_metadata_url(mut self, url: impl Into<String>) -> Self {
+        self.resource_metadata_url = Some(url.into());
+        self
+    }
+
+    /// gzip JSON replies of 1 KiB or more when the client accepts it (default on).
+    pub fn gzip(mut self, on: bool) -> Self {
+        self.gzip = on;
+        self
+    }
+
+    /// The authentication hook (see [`AuthHook`]).
+    pub fn auth(mut self, hook: impl AuthHook) -> Self {
+        self.auth = Some(Arc::new(hook));
+        self
+    }
+
+    /// The endpoint path.
+    pub fn get_endpoint_path(&self) -> &str {
+        &self.endpoint_path
+    }
+
+    /// Whether stateless mode is on.
+    pub fn is_stateless(&self) -> bool {
+        self.stateless
+    }
+
+    /// The response mode.
+    pub fn get_response_mode(&self) -> ResponseMode {
+        self.response_mode
+    }
+
+    /// The drain timeout.
+    pub fn get_drain_timeout(&self) -> Duration {
+        self.drain_timeout
+    }
+}
+
+impl fmt::Debug for TransportConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransportConfig")
+            .field("endpoint_path", &self.endpoint_path)
+            .field("stateless", &self.stateless)
+            .field("response_mode", &self.response_mode)
+            .field("session_idle_timeout", &self.session_idle_timeout)
+            .field("max_sessions", &self.max_sessions)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("sse_keep_alive", &self.sse_keep_alive)
+            .field("sse_history", &self.sse_history)
+            .field("sse_retry", &self.sse_retry)
+            .field("drain_timeout", &self.drain_timeout)
+            .field("resource_metadata_url", &self.resource_metadata_url)
+            .field("gzip", &self.gzip)
+            .field("auth", &self.auth.is_some())
+            .finish()
+    }
+}

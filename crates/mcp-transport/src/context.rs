@@ -1,0 +1,369 @@
+//! The context a handler gets: who is asking, with what, and how to talk back.
+
+use std::sync::Arc;
+
+use http::{HeaderMap, Uri};
+use mcp_proto::{
+    ClientCapabilities, CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams,
+    ElicitResult, Implementation, ListRootsResult, LoggingLevel, McpError, Meta,
+    ProgressNotificationParams, ProgressToken, ProtocolVersion, RequestId, methods,
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::AuthInfo;
+use crate::engine::Engine;
+use crate::registry::McpServer;
+use crate::reply::{Reply, SendError};
+use crate::session::state::Session;
+use crate::wire;
+
+/// What one HTTP request carried, shared by the JSON-RPC messages of its body.
+pub(crate) struct HttpInfo {
+    pub(crate) headers: Arc<HeaderMap>,
+    pub(crate) uri: Uri,
+    pub(crate) auth: Option<AuthInfo>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) request_id: RequestId,
+    pub(crate) meta: Option<Meta>,
+    pub(crate) http: Arc<HttpInfo>,
+    pub(crate) session: Option<Arc<Session>>,
+    pub(crate) version: ProtocolVersion,
+    pub(crate) token: CancellationToken,
+    pub(crate) reply: Arc<Reply>,
+    pub(crate) engine: Arc<Engine>,
+}
+
+/// The context of one request: identity, headers, auth, session, cancellation, and the way
+/// back to the client (progress, logs, notifications, requests).
+///
+/// Sending anything before the result turns a JSON reply into an SSE stream, so the client
+/// receives it while the handler runs. Cheap to clone.
+#[derive(Clone)]
+pub struct RequestContext(pub(crate) Arc<Inner>);
+
+/// Why a request to the client failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientRequestError {
+    /// The client answered with a JSON-RPC error.
+    #[error("client returned an error: {0}")]
+    Rpc(McpError),
+    /// The request (or its session) was cancelled while waiting.
+    #[error("cancelled while waiting for the client")]
+    Cancelled,
+    /// The session closed, or the stream the request had to go on is gone.
+    #[error("the connection to the client is closed")]
+    Closed,
+    /// The client did not declare the capability this request needs.
+    #[error("the client does not support {0}")]
+    Unsupported(&'static str),
+    /// The client's answer does not have the expected shape.
+    #[error("invalid answer from the client: {0}")]
+    InvalidResult(String),
+}
+
+impl From<SendError> for ClientRequestError {
+    fn from(_: SendError) -> Self {
+        Self::Closed
+    }
+}
+
+impl From<ClientRequestError> for McpError {
+    fn from(e: ClientRequestError) -> Self {
+        match e {
+            ClientRequestError::Rpc(e) => e,
+            other => McpError::internal(other.to_string()),
+        }
+    }
+}
+
+impl RequestContext {
+    /// The session id (`None` in stateless mode).
+    pub fn session_id(&self) -> Option<&str> {
+        self.0.session.as_deref().map(|s| &*s.id)
+    }
+
+    /// The JSON-RPC id of this request.
+    pub fn request_id(&self) -> &RequestId {
+        &self.0.request_id
+    }
+
+    /// The request's `params._meta`.
+    pub fn meta(&self) -> Option<&Meta> {
+        self.0.meta.as_ref()
+    }
+
+    /// The `progressToken` of `params._meta`, if the client asked for progress.
+    pub fn progress_token(&self) -> Option<ProgressToken> {
+        mcp_proto::progress::progress_token(self.meta())
+    }
+
+    /// The HTTP request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.0.http.headers
+    }
+
+    /// The HTTP request URI.
+    pub fn uri(&self) -> &Uri {
+        &self.0.http.uri
+    }
+
+    /// What the auth hook returned for this request.
+    pub fn auth(&self) -> Option<&AuthInfo> {
+        self.0.http.auth.as_ref()
+    }
+
+    /// The negotiated protocol version (in stateless mode: the `MCP-Protocol-Version` header,
+    /// else 2025-03-26).
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.0.version
+    }
+
+    /// The client's `clientInfo` (stateful sessions only).
+    pub fn client_info(&self) -> Option<&Implementation> {
+        self.0.session.as_deref().map(|s| &s.client.info)
+    }
+
+    /// The client's capabilities (stateful sessions only).
+    pub fn client_capabilities(&self) -> Option<&ClientCapabilities> {
+        self.0.session.as_deref().map(|s| &s.client.capabilities)
+    }
+
+    /// Fired by `notifications/cancelled`, client disconnect (when the reply cannot be
+    /// resumed), session close and forced shutdown. When it fires, the handler's future is
+    /// dropped and no answer is sent. For a timeout that should still answer, use
+    /// `tokio::time::timeout` and a [`CancellationToken::child_token`] of this one.
+    pub fn cancellation_token(&self) -> &CancellationToken {
+        &self.0.token
+    }
+
+    /// Whether the request was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.token.is_cancelled()
+    }
+
+    /// The server definition (e.g. to fall back to a built-in method handler).
+    pub fn server(&self) -> &Arc<McpServer> {
+        &self.0.engine.server
+    }
+
+    /// Sends any notification to the client on this request's stream.
+    pub fn send_notification(&self, method: &str, params: Option<Value>) -> Result<(), SendError> {
+        let msg = wire::notification(method, params.as_ref());
+        self.0.reply.send_message(&msg)
+    }
+
+    /// Sends `notifications/progress` if the client gave a progress token (otherwise does
+    /// nothing). `progress` must increase from call to call.
+    pub fn send_progress(
+        &self,
+        progress: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    ) -> Result<(), SendError> {
+        let Some(token) = self.progress_token() else {
+            return Ok(());
+        };
+        let params = ProgressNotificationParams {
+            progress_token: token,
+            progress,
+            total,
+            message,
+        };
+        let params = serde_json::to_value(params).unwrap_or(Value::Null);
+        self.send_notification(methods::NOTIFICATION_PROGRESS, Some(params))
+    }
+
+    /// Sends `notifications/message` unless the session's `logging/setLevel` filters it out.
+    pub fn send_log(
+        &self,
+        level: LoggingLevel,
+        logger: Option<&str>,
+        data: Value,
+    ) -> Result<(), SendError> {
+        if let Some(min) = self.0.session.as_deref().and_then(Session::log_level)
+            && level < min
+        {
+            return Ok(());
+        }
+        let mut params = serde_json::Map::new();
+        params.insert("level".into(), Value::from(level.as_str()));
+        if let Some(l) = logger {
+            params.insert("logger".into(), Value::from(l));
+        }
+        params.insert("data".into(), data);
+        self.send_notification(methods::NOTIFICATION_MESSAGE, Some(Value::Object(params)))
+    }
+
+    /// Closes this request's SSE connection without ending its stream (SSE polling,
+    /// SEP-1699): the client reconnects with `Last-Event-ID` after the `retry` delay and
+    /// receives what was sent meanwhile. Only resumable (stateful) streams can be closed.
+    pub fn close_sse_stream(&self) {
+        if self.0.reply.is_resumable() {
+            self.0.reply.close_connection();
+        }
+    }
+
+    /// Sends a request to the client on this request's stream and waits for the answer.
+    pub async fn send_request(
+        &self,
+        method: &str,
+        params: Option<Value>,
+    ) -> Result<Value, ClientRequestError> {
+        let pending = match &self.0.session {
+            Some(s) => PendingOwner::Session(Arc::clone(s)),
+            None => PendingOwner::Engine(Arc::clone(&self.0.engine)),
+        };
+        let (id, rx) = pending.get().register();
+        let guard = ForgetOnDrop { owner: pending, id };
+        let msg = wire::request(&guard.id, method, params.as_ref());
+        self.0.reply.send_message(&msg)?;
+        tokio::select! {
+            answer = rx => match answer {
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err(e)) => Err(ClientRequestError::Rpc(e)),
+                Err(_) => Err(ClientRequestError::Closed),
+            },
+            () = self.0.token.cancelled() => {
+                let p = serde_json::json!({"requestId": guard.id, "reason": "cancelled"});
+                let _ = self.send_notification(methods::NOTIFICATION_CANCELLED, Some(p));
+                Err(ClientRequestError::Cancelled)
+            }
+        }
+    }
+
+    async fn typed_request<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Option<Value>,
+    ) -> Result<T, ClientRequestError> {
+        let v = self.send_request(method, params).await?;
+        serde_json::from_value(v).map_err(|e| ClientRequestError::InvalidResult(e.to_string()))
+    }
+
+    /// `sampling/createMessage`. Fails with `Unsupported` if the client did not declare
+    /// `sampling` (or `sampling.tools` when `params.tools` is set).
+    pub async fn create_message(
+        &self,
+        params: CreateMessageRequestParams,
+    ) -> Result<CreateMessageResult, ClientRequestError> {
+        if let Some(caps) = self.client_capabilities() {
+            let Some(s) = &caps.sampling else {
+                return Err(ClientRequestError::Unsupported("sampling"));
+            };
+            if params.tools.is_some() && s.tools.is_none() {
+                return Err(ClientRequestError::Unsupported("sampling with tools"));
+            }
+        }
+        let p = serde_json::to_value(params)
+            .map_err(|e| ClientRequestError::InvalidResult(e.to_string()))?;
+        self.typed_request(methods::SAMPLING_CREATE_MESSAGE, Some(p))
+            .await
+    }
+
+    /// `elicitation/create`. Fails with `Unsupported` if the client did not declare
+    /// `elicitation` or the requested mode.
+    pub async fn elicit(
+        &self,
+        params: ElicitRequestParams,
+    ) -> Result<ElicitResult, ClientRequestError> {
+        if let Some(caps) = self.client_capabilities() {
+            let Some(e) = &caps.elicitation else {
+                return Err(ClientRequestError::Unsupported("elicitation"));
+            };
+            let url = params.mode.as_deref() == Some("url");
+            if (url && !e.supports_url()) || (!url && !e.supports_form()) {
+                return Err(ClientRequestError::Unsupported("this elicitation mode"));
+            }
+        }
+        let p = serde_json::to_value(params)
+            .map_err(|e| ClientRequestError::InvalidResult(e.to_string()))?;
+        self.typed_request(methods::ELICITATION_CREATE, Some(p))
+            .await
+    }
+
+    /// `roots/list`. Fails with `Unsupported` if the client did not declare `roots`.
+    pub async fn list_roots(&self) -> Result<ListRootsResult, ClientRequestError> {
+        if let Some(caps) = self.client_capabilities()
+            && caps.roots.is_none()
+        {
+            return Err(ClientRequestError::Unsupported("roots"));
+        }
+        self.typed_request(methods::ROOTS_LIST, None).await
+    }
+}
+
+impl std::fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("request_id", &self.0.request_id)
+            .field("session_id", &self.session_id())
+            .field("protocol_version", &self.0.version)
+            .finish_non_exhaustive()
+    }
+}
+
+enum PendingOwner {
+    Session(Arc<Session>),
+    Engine(Arc<Engine>),
+}
+
+impl PendingOwner {
+    fn get(&self) -> &crate::pending::PendingRequests {
+        match self {
+            Self::Session(s) => &s.pending,
+            Self::Engine(e) => &e.stateless_pending,
+        }
+    }
+}
+
+struct ForgetOnDrop {
+    owner: PendingOwner,
+    id: RequestId,
+}
+
+impl Drop for ForgetOnDrop {
+    fn drop(&mut self) {
+        self.owner.get().forget(&self.id);
+    }
+}
+
+/// The context of a client notification handler.
+#[derive(Clone)]
+pub struct NotificationContext {
+    pub(crate) session: Option<Arc<Session>>,
+    pub(crate) http: Arc<HttpInfo>,
+}
+
+impl NotificationContext {
+    /// The session id (`None` in stateless mode).
+    pub fn session_id(&self) -> Option<&str> {
+        self.session.as_deref().map(|s| &*s.id)
+    }
+
+    /// The HTTP request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.http.headers
+    }
+
+    /// What the auth hook returned.
+    pub fn auth(&self) -> Option<&AuthInfo> {
+        self.http.auth.as_ref()
+    }
+
+    /// The client's `clientInfo` (stateful sessions only).
+    pub fn client_info(&self) -> Option<&Implementation> {
+        self.session.as_deref().map(|s| &s.client.info)
+    }
+}
+
+impl std::fmt::Debug for NotificationContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotificationContext")
+            .field("session_id", &self.session_id())
+            .finish_non_exhaustive()
+    }
+}

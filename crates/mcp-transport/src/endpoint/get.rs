@@ -1,0 +1,81 @@
+//! GET: the standalone stream for server-initiated messages, or the resumption of any stream
+//! with `Last-Event-ID`.
+
+use std::sync::Arc;
+
+use http::{Response, StatusCode};
+
+use super::respond::{sse_response, with_session};
+use super::{Incoming, header_version};
+use crate::engine::Engine;
+use crate::http::body::McpBody;
+use crate::http::{errors, headers};
+use crate::logging;
+use crate::pending::lock;
+use crate::sse::body::{SseBody, StreamGuard};
+use crate::sse::encode::parse_event_id;
+
+pub(super) fn handle(engine: &Arc<Engine>, req: Incoming) -> Response<McpBody> {
+    let sid = headers::get(&req.headers, headers::SESSION_ID);
+    if !headers::accepts(&req.headers, "text/event-stream") {
+        logging::transport_error(sid, "Not Acceptable: Client must accept text/event-stream");
+        return errors::not_acceptable_get();
+    }
+    let Some(sid) = sid else {
+        logging::transport_error(None, "Bad Request: Mcp-Session-Id header is required");
+        return errors::missing_session();
+    };
+    let (session, expired) = engine.store.get(sid);
+    if let Some(e) = expired {
+        logging::session_expired(&e.id, engine.store.len());
+    }
+    let Some(session) = session else {
+        return errors::unknown_session();
+    };
+    if let Err(r) = header_version(&req.headers, Some(sid)) {
+        return r;
+    }
+    if engine.closing.is_cancelled() {
+        return errors::server_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable: server is shutting down",
+        );
+    }
+    let cfg = &engine.config;
+    let resume = headers::get(&req.headers, headers::LAST_EVENT_ID).and_then(parse_event_id);
+    let (replay, attached, stream, standalone) = {
+        let mut t = lock(&session.streams);
+        match resume {
+            Some((stream, after)) => {
+                if stream == 0 {
+                    t.standalone();
+                }
+                let r = t.resume(stream, after, cfg.sse_buffer);
+                (r.replay, r.live, stream, stream == 0)
+            }
+            None => {
+                let stream = t.standalone();
+                let attached = t.attach(stream, cfg.sse_buffer);
+                if session.version.sends_priming_event() {
+                    t.prime(
+                        stream,
+                        u64::try_from(cfg.sse_retry.as_millis()).unwrap_or(1000),
+                    );
+                }
+                (Vec::new(), attached, stream, true)
+            }
+        }
+    };
+    let guard = StreamGuard {
+        detach: attached
+            .as_ref()
+            .map(|a| (Arc::clone(&session), stream, a.generation)),
+        cancel: None,
+        busy: Some(session.busy_guard(engine.store.clock)),
+    };
+    let mut body = SseBody::new(replay, attached.map(|a| a.rx), cfg.sse_keep_alive, guard);
+    if standalone {
+        body = body.stop_on(engine.closing.clone());
+    }
+    with_session(sse_response(body), Some(&session.id))
+}

@@ -1,0 +1,224 @@
+//! Running the messages of one POST: notifications and client responses are handled on the
+//! spot; requests go to their handlers, whose answers make a JSON body or an SSE stream.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+
+use futures_util::FutureExt;
+use futures_util::future::join_all;
+use http::{Response, StatusCode};
+use mcp_proto::{
+    CancelledNotificationParams, McpError, Message, ProtocolVersion, RequestId, methods,
+};
+use tokio_util::sync::CancellationToken;
+
+use super::respond;
+use crate::context::{HttpInfo, Inner, NotificationContext, RequestContext};
+use crate::engine::{Engine, InFlight};
+use crate::handler::Params;
+use crate::http::body::McpBody;
+use crate::http::errors;
+use crate::http::headers;
+use crate::reply::{Hub, Outcome, Reply, StreamOptions};
+use crate::session::state::Session;
+use crate::sse::body::StreamGuard;
+use crate::sse::table::StreamTable;
+
+/// The messages of one POST, with where they came from.
+pub(super) struct Dispatch {
+    pub(super) engine: Arc<Engine>,
+    pub(super) session: Option<Arc<Session>>,
+    pub(super) version: ProtocolVersion,
+    pub(super) http: Arc<HttpInfo>,
+    pub(super) batch: bool,
+    pub(super) messages: Vec<Message>,
+}
+
+/// Cancels a token when dropped, unless disarmed.
+struct CancelOnDrop(Option<CancellationToken>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(t) = self.0.take() {
+            t.cancel();
+        }
+    }
+}
+
+/// Untracks a request from its session when it ends.
+struct Untrack(Option<Arc<Session>>, RequestId);
+
+impl Drop for Untrack {
+    fn drop(&mut self) {
+        if let Some(s) = &self.0 {
+            s.untrack(&self.1);
+        }
+    }
+}
+
+pub(super) async fn run(d: Dispatch) -> Response<McpBody> {
+    let Dispatch {
+        engine,
+        session,
+        version,
+        http,
+        batch,
+        messages,
+    } = d;
+    let mut requests = Vec::new();
+    for m in messages {
+        match m {
+            Message::Request(r) => requests.push(r),
+            Message::Notification(n) => {
+                notification(&engine, session.as_ref(), &http, &n.method, n.params)
+            }
+            Message::Result(r) => {
+                pending_of(&engine, session.as_ref()).complete(&r.id, Ok(r.result));
+            }
+            Message::Error(e) => {
+                if let Some(id) = &e.id {
+                    pending_of(&engine, session.as_ref()).complete(id, Err(e.error));
+                }
+            }
+        }
+    }
+    if requests.is_empty() {
+        return errors::status(StatusCode::ACCEPTED);
+    }
+
+    let cfg = &engine.config;
+    let resumable = session.is_some() && cfg.sse_history > 0;
+    let hub = match &session {
+        Some(s) => Hub::Session(Arc::clone(s)),
+        None => Hub::Local(Mutex::new(StreamTable::new(0))),
+    };
+    let priming_retry = (resumable && version.sends_priming_event())
+        .then(|| u64::try_from(cfg.sse_retry.as_millis()).unwrap_or(1000));
+    let reply = Reply::new(
+        hub,
+        StreamOptions {
+            resumable,
+            priming_retry,
+            buffer: cfg.sse_buffer,
+        },
+        requests.len(),
+        cfg.response_mode == crate::config::ResponseMode::Sse,
+    );
+    let parent = session.as_ref().map_or(&engine.root, |s| &s.token);
+    let reply_token = parent.child_token();
+    let single = requests.len() == 1;
+    let mut work = Vec::with_capacity(requests.len());
+    for r in requests {
+        let token = if single {
+            reply_token.clone()
+        } else {
+            reply_token.child_token()
+        };
+        if let Some(s) = &session {
+            s.track(r.id.clone(), token.clone());
+        }
+        let meta = r
+            .params
+            .as_ref()
+            .and_then(|p| p.get("_meta"))
+            .and_then(|m| m.as_object())
+            .cloned();
+        let ctx = RequestContext(Arc::new(Inner {
+            request_id: r.id.clone(),
+            meta,
+            http: Arc::clone(&http),
+            session: session.clone(),
+            version,
+            token: token.clone(),
+            reply: Arc::clone(&reply),
+            engine: Arc::clone(&engine),
+        }));
+        let fut = engine.server.dispatch(ctx, &r.method, Params(r.params));
+        let reply = Arc::clone(&reply);
+        let untrack = Untrack(session.clone(), r.id.clone());
+        let id = r.id;
+        work.push(async move {
+            let _untrack = untrack;
+            let out = tokio::select! {
+                biased;
+                () = token.cancelled() => None,
+                r = AssertUnwindSafe(fut).catch_unwind() => Some(r.unwrap_or_else(|_| {
+                    tracing::error!(target: crate::logging::TARGET, "handler panicked");
+                    Err(McpError::internal("Internal error"))
+                })),
+            };
+            reply.finish(id, out);
+        });
+    }
+
+    let in_flight = InFlight::new(&engine);
+    let busy = session.as_ref().map(|s| s.busy_guard(engine.store.clock));
+    let mut cancel = CancelOnDrop(Some(reply_token.clone()));
+    let mut all = Box::pin(join_all(work));
+    let upgraded = tokio::select! {
+        biased;
+        _ = &mut all => false,
+        () = reply.upgraded() => true,
+    };
+    if upgraded {
+        tokio::spawn(async move {
+            all.await;
+            drop(busy);
+            drop(in_flight);
+        });
+    }
+    cancel.0 = None;
+    let gzip_ok = cfg.gzip && headers::accepts_gzip(&http.headers);
+    match reply.take_outcome() {
+        Outcome::Json(done) => respond::json(done, batch, gzip_ok),
+        Outcome::Stream { stream, attached } => {
+            let guard = StreamGuard {
+                detach: match (&session, &attached) {
+                    (Some(s), Some(a)) => Some((Arc::clone(s), stream, a.generation)),
+                    _ => None,
+                },
+                cancel: (!resumable).then_some(reply_token),
+                busy: None,
+            };
+            respond::sse(&engine, attached, Vec::new(), guard)
+        }
+    }
+}
+
+fn pending_of<'a>(
+    engine: &'a Arc<Engine>,
+    session: Option<&'a Arc<Session>>,
+) -> &'a crate::pending::PendingRequests {
+    match session {
+        Some(s) => &s.pending,
+        None => &engine.stateless_pending,
+    }
+}
+
+fn notification(
+    engine: &Arc<Engine>,
+    session: Option<&Arc<Session>>,
+    http: &Arc<HttpInfo>,
+    method: &str,
+    params: Option<serde_json::Value>,
+) {
+    if method == methods::NOTIFICATION_CANCELLED
+        && let (Some(s), Some(p)) = (session, params.clone())
+        && let Ok(CancelledNotificationParams {
+            request_id: Some(id),
+            ..
+        }) = serde_json::from_value(p)
+    {
+        s.cancel_request(&id);
+    }
+    if let Some(h) = engine.server.notifications.get(method) {
+        let ctx = NotificationContext {
+            session: session.cloned(),
+            http: Arc::clone(http),
+        };
+        let fut = h.call(ctx, Params(params));
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(AssertUnwindSafe(fut).catch_unwind());
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! [`Transport`]: the server definition, its configuration and the live sessions, i.e. the
+//! engine behind all three ways to serve (tower service, stateless function, ready server).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Once, Weak};
+
+use http::{Request, Response};
+use http_body::Body;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::BoxError;
+use crate::config::TransportConfig;
+use crate::http::body::McpBody;
+use crate::logging;
+use crate::pending::{PendingRequests, lock};
+use crate::registry::McpServer;
+use crate::service::{McpService, NotFound};
+use crate::session::SessionStore;
+use crate::session::id::new_session_id;
+use crate::wire;
+
+pub(crate) struct Engine {
+    pub(crate) server: Arc<McpServer>,
+    pub(crate) config: TransportConfig,
+    pub(crate) store: SessionStore,
+    /// Cancelled on forced shutdown: every handler stops.
+    pub(crate) root: CancellationToken,
+    /// Cancelled when shutdown begins: GET streams end, no new sessions.
+    pub(crate) closing: CancellationToken,
+    pub(crate) stateless_pending: PendingRequests,
+    pub(crate) in_flight: AtomicUsize,
+    sweeper: Once,
+}
+
+impl Engine {
+    /// Starts the idle sweeper once, on first use inside a runtime. It holds only a weak
+    /// reference and ends when the transport is dropped.
+    pub(crate) fn ensure_sweeper(self: &Arc<Self>) {
+        if self.config.stateless {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        self.sweeper.call_once(|| {
+            let weak: Weak<Engine> = Arc::downgrade(self);
+            let interval = self.store.sweep_interval();
+            handle.spawn(async move {
+                loop {
+                    tokio::time::sleep(interval).await;
+                    let Some(engine) = weak.upgrade() else { break };
+                    if engine.root.is_cancelled() {
+                        break;
+                    }
+                    for s in engine.store.sweep() {
+                        logging::session_expired(&s.id, engine.store.len());
+                    }
+                }
+            });
+        });
+    }
+}
+
+/// An MCP server definition served over Streamable HTTP: configuration, sessions, streams.
+/// Cheap to clone (all clones share the sessions).
+///
+/// ```
+/// # use mcp_transport::{McpServer, Transport, TransportConfig};
+/// let server = McpServer::builder().build().unwrap();
+/// let transport = Transport::new(server, TransportConfig::new());
+/// let service = transport.service(); // a tower::Service for /mcp; other paths get 404
+/// # let _ = service;
+/// ```
+#[derive(Clone)]
+pub struct Transport {
+    pub(crate) engine: Arc<Engine>,
+}
+
+impl Transport {
+    /// A transport for a server definition.
+    pub fn new(server: Arc<McpServer>, config: TransportConfig) -> Self {
+        let store = SessionStore::new(config.max_sessions, config.session_idle_timeout);
+        let stateless_pending =
+            PendingRequests::with_prefix(format!("srv-{}", &new_session_id()[..8]));
+        Self {
+            engine: Arc::new(Engine {
+                server,
+                config,
+                store,
+                root: CancellationToken::new(),
+                closing: CancellationToken::new(),
+                stateless_pending,
+                in_flight: AtomicUsize::new(0),
+                sweeper: Once::new(),
+            }),
+        }
+    }
+
+    /// The server definition.
+    pub fn server(&self) -> &Arc<McpServer> {
+        &self.engine.server
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TransportConfig {
+        &self.engine.config
+    }
+
+    /// Handles one request to the MCP endpoint (the path is not checked).
+    pub async fn handle<B>(&self, req: Request<B>) -> Response<McpBody>
+    where
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        crate::endpoint::handle(&self.engine, req).await
+    }
+
+    /// A `tower::Service` serving the endpoint path; other paths get 404.
+    pub fn service(&self) -> McpService<NotFound> {
+        McpService::new(self.clone(), NotFound)
+    }
+
+    /// A `tower::Service` serving the endpoint path and passing other paths to `fallback`.
+    pub fn service_with_fallback<S>(&self, fallback: S) -> McpService<S> {
+        McpService::new(self.clone(), fallback)
+    }
+
+    /// Live sessions.
+    pub fn session_count(&self) -> usize {
+        self.engine.store.len()
+    }
+
+    /// Requests being handled right now.
+    pub fn in_flight(&self) -> usize {
+        self.engine.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Sends a notification to one session on its GET stream (kept in the history if the
+    /// stream is momentarily disconnected). False if the session is unknown or never opened a
+    /// GET stream.
+    pub fn notify_session(&self, session_id: &str, method: &str, params: Option<Value>) -> bool {
+        let (Some(s), _) = self.engine.store.get(session_id) else {
+            return false;
+        };
+        let msg = wire::notification(method, params.as_ref());
+        let mut t = lock(&s.streams);
+        if !t.has_standalone() {
+            return false;
+        }
+        let id = t.standalone();
+        t.send(id, &msg, true);
+        true
+    }
+
+    /// Sends a notification (e.g. `notifications/tools/list_changed`) to every session with a
+    /// GET stream; returns how many.
+    pub fn notify_all(&self, method: &str, params: Option<Value>) -> usize {
+        let msg = wire::notification(method, params.as_ref());
+        let mut n = 0;
+        for s in self.engine.store.all() {
+            let mut t = lock(&s.streams);
+            if t.has_standalone() {
+                let id = t.standalone();
+                t.send(id, &msg, true);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Sends `notifications/resources/updated` to the sessions subscribed to `uri`.
+    pub fn notify_resource_updated(&self, uri: &str) -> usize {
+        let msg = wire::notification(
+            mcp_proto::methods::NOTIFICATION_RESOURCES_UPDATED,
+            Some(&serde_json::json!({ "uri": uri })),
+        );
+        let mut n = 0;
+        for s in self.engine.store.all() {
+            if !lock(&s.subscriptions).contains(uri) {
+                continue;
+            }
+            let mut t = lock(&s.streams);
+            if t.has_standalone() {
+                let id = t.standalone();
+                t.send(id, &msg, true);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Ends a session as DELETE would; false if unknown.
+    pub fn close_session(&self, session_id: &str) -> bool {
+        match self.engine.store.remove(session_id) {
+            Some(s) => {
+                logging::session_closed(&s.id, self.engine.store.len());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Starts a graceful shutdown: GET streams end and new sessions are refused; in-flight
+    /// requests continue.
+    pub fn begin_shutdown(&self) {
+        self.engine.closing.cancel();
+    }
+
+    /// Cancels every in-flight request and closes every session (after the drain timeout).
+    pub fn cancel_all(&self) {
+        self.engine.closing.cancel();
+        self.engine.root.cancel();
+        self.engine.store.drain();
+    }
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("config", &self.engine.config)
+            .field("sessions", &self.engine.store.len())
+            .finish()
+    }
+}
+
+/// Keeps the in-flight counter accurate.
+pub(crate) struct InFlight(pub(crate) Arc<Engine>);
+
+impl InFlight {
+    pub(crate) fn new(engine: &Arc<Engine>) -> Self {
+        engine.in_flight.fetch_add(1, Ordering::Relaxed);
+        Self(Arc::clone(engine))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}

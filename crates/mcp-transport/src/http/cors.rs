@@ -1,0 +1,32 @@
+//! CORS headers, on every response of the MCP endpoint.
+
+use http::HeaderMap;
+use http::header::{
+    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
+    ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue,
+};
+
+/// `Access-Control-Allow-Headers`: what MCP clients send (sunpeak's set plus
+/// `mcp-protocol-version` and `last-event-id`, which browsers otherwise fail to preflight).
+pub const ALLOW_HEADERS: &str = "content-type, accept, authorization, mcp-session-id, mcp-protocol-version, last-event-id, ngrok-skip-browser-warning";
+/// `Access-Control-Allow-Methods`.
+pub const ALLOW_METHODS: &str = "GET, POST, DELETE, OPTIONS";
+/// `Access-Control-Expose-Headers`.
+pub const EXPOSE_HEADERS: &str = "mcp-session-id";
+
+/// Adds the CORS headers.
+pub fn apply(headers: &mut HeaderMap) {
+    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(
+        ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static(ALLOW_METHODS),
+    );
+    headers.insert(
+        ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static(ALLOW_HEADERS),
+    );
+    headers.insert(
+        ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(EXPOSE_HEADERS),
+    );
+}

@@ -1,0 +1,102 @@
+//! Reading a request body with a size limit, counted while streaming.
+
+use bytes::{Buf, Bytes, BytesMut};
+use http_body::Body;
+use http_body_util::BodyExt;
+
+use crate::auth::BoxError;
+
+/// Why a body could not be read.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// Larger than the limit.
+    TooLarge,
+    /// The connection failed while reading.
+    Io(BoxError),
+}
+
+/// Reads the whole body, failing as soon as more than `limit` bytes arrived (a
+/// `Content-Length` above the limit fails before reading anything).
+pub(crate) async fn read_limited<B>(
+    body: B,
+    limit: usize,
+    content_length: Option<u64>,
+) -> Result<Bytes, ReadError>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    if content_length.is_some_and(|n| n > limit as u64) {
+        return Err(ReadError::TooLarge);
+    }
+    let mut body = std::pin::pin!(body);
+    let mut total = 0usize;
+    // The common case is one chunk: keep it without copying.
+    let mut first: Option<Bytes> = None;
+    let mut rest: Option<BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ReadError::Io(e.into()))?;
+        let Ok(mut data) = frame.into_data() else {
+            continue;
+        };
+        let len = data.remaining();
+        total = total.saturating_add(len);
+        if total > limit {
+            return Err(ReadError::TooLarge);
+        }
+        let chunk = data.copy_to_bytes(len);
+        match (&mut first, &mut rest) {
+            (None, None) => first = Some(chunk),
+            (Some(f), None) => {
+                let mut buf = BytesMut::with_capacity((f.len() + len) * 2);
+                buf.extend_from_slice(f);
+                buf.extend_from_slice(&chunk);
+                first = None;
+                rest = Some(buf);
+            }
+            (_, Some(buf)) => buf.extend_from_slice(&chunk),
+        }
+    }
+    Ok(match (first, rest) {
+        (_, Some(buf)) => buf.freeze(),
+        (Some(f), None) => f,
+        (None, None) => Bytes::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body::Frame;
+    use http_body_util::{Full, StreamBody};
+
+    #[tokio::test]
+    async fn reads_and_limits() {
+        let b = read_limited(Full::new(Bytes::from_static(b"hello")), 5, Some(5))
+            .await
+            .unwrap();
+        assert_eq!(b, "hello");
+        assert!(matches!(
+            read_limited(Full::new(Bytes::from_static(b"hello")), 4, None).await,
+            Err(ReadError::TooLarge)
+        ));
+        assert!(matches!(
+            read_limited(Full::new(Bytes::new()), 4, Some(10)).await,
+            Err(ReadError::TooLarge)
+        ));
+        let chunks = futures_util::stream::iter(["ab", "cd", "ef"].map(|s| {
+            Ok::<_, std::convert::Infallible>(Frame::data(Bytes::from_static(s.as_bytes())))
+        }));
+        let b = read_limited(StreamBody::new(chunks), 6, None)
+            .await
+            .unwrap();
+        assert_eq!(b, "abcdef");
+        let chunks = futures_util::stream::iter(["ab", "cd", "ef"].map(|s| {
+            Ok::<_, std::convert::Infallible>(Frame::data(Bytes::from_static(s.as_bytes())))
+        }));
+        assert!(matches!(
+            read_limited(StreamBody::new(chunks), 5, None).await,
+            Err(ReadError::TooLarge)
+        ));
+    }
+}

@@ -1,0 +1,148 @@
+//! One session: what the protocol needs to remember between requests.
+//!
+//! Kept small (a few hundred bytes when idle): negotiated version, client info, log level,
+//! auth binding, activity, and lazily filled maps for streams, in-flight requests and waiting
+//! server→client requests. No tasks, no timers, no copy of the server definition.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+
+use mcp_proto::{ClientCapabilities, Implementation, LoggingLevel, ProtocolVersion, RequestId};
+use tokio_util::sync::CancellationToken;
+
+use crate::pending::{PendingRequests, lock};
+use crate::sse::table::StreamTable;
+
+/// What the client said about itself in `initialize`.
+#[derive(Debug, Default)]
+pub(crate) struct ClientInfo {
+    pub(crate) info: Implementation,
+    pub(crate) capabilities: ClientCapabilities,
+}
+
+const LEVEL_UNSET: u8 = u8::MAX;
+
+/// A live session.
+pub(crate) struct Session {
+    pub(crate) id: Arc<str>,
+    pub(crate) version: ProtocolVersion,
+    pub(crate) client: Arc<ClientInfo>,
+    /// Cancelled when the session ends; parent of its requests' tokens.
+    pub(crate) token: CancellationToken,
+    log_level: AtomicU8,
+    /// Milliseconds since the store's epoch.
+    last_active: AtomicU64,
+    /// In-flight requests plus attached GET streams.
+    busy: AtomicU32,
+    pub(crate) streams: Mutex<StreamTable>,
+    pub(crate) in_flight: Mutex<HashMap<RequestId, CancellationToken>>,
+    pub(crate) pending: PendingRequests,
+    pub(crate) subscriptions: Mutex<HashSet<String>>,
+}
+
+impl Session {
+    pub(crate) fn new(
+        id: Arc<str>,
+        version: ProtocolVersion,
+        client: ClientInfo,
+        token: CancellationToken,
+        history_cap: usize,
+        now_ms: u64,
+    ) -> Self {
+        Self {
+            id,
+            version,
+            client: Arc::new(client),
+            token,
+            log_level: AtomicU8::new(LEVEL_UNSET),
+            last_active: AtomicU64::new(now_ms),
+            busy: AtomicU32::new(0),
+            streams: Mutex::new(StreamTable::new(history_cap)),
+            in_flight: Mutex::new(HashMap::new()),
+            pending: PendingRequests::new(),
+            subscriptions: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// The minimum log level set with `logging/setLevel`, if any.
+    pub(crate) fn log_level(&self) -> Option<LoggingLevel> {
+        LoggingLevel::from_index(self.log_level.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn set_log_level(&self, level: LoggingLevel) {
+        self.log_level.store(level.index(), Ordering::Relaxed);
+    }
+
+    pub(crate) fn touch(&self, now_ms: u64) {
+        self.last_active.store(now_ms, Ordering::Relaxed);
+    }
+
+    pub(crate) fn last_active(&self) -> u64 {
+        self.last_active.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn is_busy(&self) -> bool {
+        self.busy.load(Ordering::Relaxed) > 0
+    }
+
+    /// Marks the session busy until the guard drops.
+    pub(crate) fn busy_guard(self: &Arc<Self>, clock: Clock) -> BusyGuard {
+        self.busy.fetch_add(1, Ordering::Relaxed);
+        BusyGuard {
+            session: Arc::clone(self),
+            clock,
+        }
+    }
+
+    /// Registers an in-flight request so that `notifications/cancelled` can reach it.
+    pub(crate) fn track(&self, id: RequestId, token: CancellationToken) {
+        lock(&self.in_flight).insert(id, token);
+    }
+
+    pub(crate) fn untrack(&self, id: &RequestId) {
+        lock(&self.in_flight).remove(id);
+    }
+
+    /// Cancels an in-flight request; unknown or finished ids are ignored.
+    pub(crate) fn cancel_request(&self, id: &RequestId) -> bool {
+        match lock(&self.in_flight).get(id) {
+            Some(t) => {
+                t.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Ends the session: cancels its requests, closes its streams, drops waiting requests.
+    pub(crate) fn close(&self) {
+        self.token.cancel();
+        lock(&self.streams).close_all();
+        self.pending.clear();
+    }
+}
+
+/// A monotonic millisecond clock shared by a store and its sessions.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Clock(pub(crate) std::time::Instant);
+
+impl Clock {
+    pub(crate) fn now_ms(self) -> u64 {
+        u64::try_from(self.0.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// Keeps a session out of idle expiry while alive; refreshes its activity when dropped.
+pub(crate) struct BusyGuard {
+    session: Arc<Session>,
+    clock: Clock,
+}
+
+impl Drop for BusyGuard {
+    fn drop(&mut self) {
+        self.session.touch(self.clock.now_ms());
+        self.session.busy.fetch_sub(1, Ordering::Relaxed);
+    }
+}
