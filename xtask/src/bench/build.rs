@@ -146,6 +146,7 @@ pub fn run(args: Args) -> Result<()> {
             "wall_s": b.runs.iter().map(|m| m.wall.as_secs_f64()).collect::<Vec<_>>(),
             "tree_peak_kib": b.runs.iter().map(|m| m.tree_peak_kib).collect::<Vec<_>>(),
             "largest_process_kib": b.runs.iter().map(|m| m.largest_process_kib).collect::<Vec<_>>(),
+            "cpu_s": b.runs.iter().map(|m| m.cpu.map(|c| c.as_secs_f64())).collect::<Vec<_>>(),
             "rss_samples": b.runs.iter().map(|m| m.samples).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     });
@@ -214,18 +215,21 @@ fn summary(builders: &[Builder], iterations: usize) -> String {
     );
     let _ = writeln!(
         out,
-        "| builder | wall median | wall min | wall max | peak RSS, process tree (median) | peak RSS, largest process (median) |"
+        "| builder | wall median | wall min | wall max | CPU user+sys (median) | peak RSS, process tree (median) | peak RSS, largest process (median) |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
     for b in builders {
         let walls: Vec<f64> = b.runs.iter().map(|m| m.wall.as_secs_f64()).collect();
         let _ = writeln!(
             out,
-            "| {} | {:.3} s | {:.3} s | {:.3} s | {:.1} MiB | {} |",
+            "| {} | {:.3} s | {:.3} s | {:.3} s | {} | {:.1} MiB | {} |",
             b.name,
             median(&walls),
             walls.iter().copied().fold(f64::INFINITY, f64::min),
             walls.iter().copied().fold(0.0, f64::max),
+            cpu_median(b)
+                .map(|c| format!("{c:.3} s"))
+                .unwrap_or_else(|| "n/a".into()),
             mib(median_u64(b.runs.iter().map(|m| m.tree_peak_kib))),
             largest_median(b)
                 .map(|k| format!("{:.1} MiB", mib(k)))
@@ -247,9 +251,13 @@ fn summary(builders: &[Builder], iterations: usize) -> String {
             (Some(r), Some(o)) if o > 0 => format!("{:.1}x less", r as f64 / o as f64),
             _ => "n/a".into(),
         };
+        let cpu = match (cpu_median(reference), cpu_median(ours)) {
+            (Some(r), Some(o)) if o > 0.0 => format!("{:.1}x less", r / o),
+            _ => "n/a".into(),
+        };
         let _ = writeln!(
             out,
-            "| ratio (npx / ours) | **{speedup:.1}x faster** | | | {:.1}x less | {largest} |",
+            "| ratio (npx / ours) | **{speedup:.1}x faster** | | | {cpu} | {:.1}x less | {largest} |",
             tree(reference) / tree(ours).max(1.0)
         );
         let _ = writeln!(
@@ -264,7 +272,7 @@ fn summary(builders: &[Builder], iterations: usize) -> String {
     }
     let _ = write!(
         out,
-        "peak RSS, process tree: VmRSS summed over the live process tree, sampled every {} ms from /proc; largest process: ru_maxrss via /usr/bin/time -f %M",
+        "peak RSS, process tree: VmRSS summed over the live process tree, sampled every {} ms from /proc; largest process: ru_maxrss via /usr/bin/time -f %M; CPU: %U + %S of the whole tree",
         measure::SAMPLE_EVERY.as_millis()
     );
     out
@@ -311,6 +319,15 @@ fn has_duration(line: &str) -> bool {
             && !rest[if rest.starts_with("ms") { 2 } else { 1 }..]
                 .starts_with(|c: char| c.is_ascii_alphabetic())
     })
+}
+
+fn cpu_median(b: &Builder) -> Option<f64> {
+    let values: Vec<f64> = b
+        .runs
+        .iter()
+        .filter_map(|m| m.cpu.map(|c| c.as_secs_f64()))
+        .collect();
+    (values.len() == b.runs.len()).then(|| median(&values))
 }
 
 fn largest_median(b: &Builder) -> Option<u64> {

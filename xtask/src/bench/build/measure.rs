@@ -11,6 +11,8 @@
 //! - **Largest single process**: GNU time's `%M` (`/usr/bin/time`, Debian package `time`): the
 //!   kernel's `ru_maxrss` over the child and every descendant it waited for, i.e. the peak of
 //!   the biggest process, exact but not a sum. Absent when `/usr/bin/time` is missing.
+//! - **CPU time**: GNU time's `%U + %S`, user plus system time of the whole tree (every process
+//!   that was waited for). On a busy machine it varies much less than wall time.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -38,6 +40,8 @@ pub struct Measurement {
     pub tree_peak_kib: u64,
     /// Peak RSS of the largest single process, in KiB (`ru_maxrss` via GNU time), if available.
     pub largest_process_kib: Option<u64>,
+    /// User + system CPU time of the whole tree (GNU time), if available.
+    pub cpu: Option<Duration>,
     /// How many samples the tree walk took.
     pub samples: u64,
     /// The file that received stdout.
@@ -56,7 +60,7 @@ pub fn run(program: &Path, args: &[&str], dir: &Path, log_prefix: &Path) -> Resu
     let mut cmd = if use_time {
         let mut cmd = Command::new(GNU_TIME);
         cmd.arg("-f")
-            .arg("%M")
+            .arg("%M %U %S")
             .arg("-o")
             .arg(&maxrss_file)
             .arg(program);
@@ -94,14 +98,26 @@ pub fn run(program: &Path, args: &[&str], dir: &Path, log_prefix: &Path) -> Resu
     let wall = start.elapsed();
     done.store(true, Ordering::Relaxed);
     let (tree_peak_kib, samples) = sampler.join().unwrap_or((0, 0));
-    let largest_process_kib = std::fs::read_to_string(&maxrss_file)
+    // GNU time writes "Command exited with non-zero status N" first when the command fails.
+    let time_line = std::fs::read_to_string(&maxrss_file)
         .ok()
-        .and_then(|text| text.lines().last()?.trim().parse().ok());
+        .and_then(|text| text.lines().last().map(str::to_string))
+        .unwrap_or_default();
+    let fields: Vec<&str> = time_line.split_whitespace().collect();
+    let largest_process_kib = fields.first().and_then(|f| f.parse().ok());
+    let cpu = match (fields.get(1), fields.get(2)) {
+        (Some(user), Some(sys)) => match (user.parse::<f64>(), sys.parse::<f64>()) {
+            (Ok(u), Ok(s)) if u >= 0.0 && s >= 0.0 => Some(Duration::from_secs_f64(u + s)),
+            _ => None,
+        },
+        _ => None,
+    };
     Ok(Measurement {
         status,
         wall,
         tree_peak_kib,
         largest_process_kib,
+        cpu,
         samples,
         stdout,
         stderr,
@@ -166,6 +182,10 @@ mod tests {
         assert!(m.wall >= Duration::from_millis(200), "{:?}", m.wall);
         assert!(m.samples > 5, "{} samples", m.samples);
         assert!(m.tree_peak_kib > 0);
+        if Path::new(GNU_TIME).is_file() {
+            assert!(m.largest_process_kib.is_some_and(|k| k > 0), "{m:?}");
+            assert!(m.cpu.is_some(), "{m:?}");
+        }
         Ok(())
     }
 }
