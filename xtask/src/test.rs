@@ -1,8 +1,8 @@
 //! `cargo xtask test`: everything CI runs, in order, stopping at the first failure.
 //!
 //! 1. `fmt`: `cargo fmt --all -- --check`
-//! 2. `clippy`: `cargo clippy --workspace --all-targets -- -D warnings`
-//! 3. `doc`: `cargo doc --workspace --no-deps` with `RUSTDOCFLAGS=-D warnings`
+//! 2. `clippy`: `cargo clippy --workspace --all-targets --keep-going -- -D warnings`
+//! 3. `doc`: `cargo doc --workspace --no-deps --keep-going` with `RUSTDOCFLAGS=-D warnings`
 //! 4. `test`: `cargo test --workspace --release` (unit, integration and end-to-end tests; release
 //!    so that CI compiles the workspace once for the tests and the servers they start)
 //! 5. `conformance`: the conformance server against the official MCP conformance suite and the
@@ -106,10 +106,12 @@ fn run_steps(args: &TestArgs, report: &mut Report, work: &std::path::Path) -> Re
                 Ok(String::new())
             })?,
             Step::Clippy => report.step("clippy", || {
+                // --keep-going: report every crate's lints in one run, not only the first's.
                 proc::run(cargo().args([
                     "clippy",
                     "--workspace",
                     "--all-targets",
+                    "--keep-going",
                     "--",
                     "-D",
                     "warnings",
@@ -123,7 +125,7 @@ fn run_steps(args: &TestArgs, report: &mut Report, work: &std::path::Path) -> Re
                 };
                 proc::run(
                     cargo()
-                        .args(["doc", "--workspace", "--no-deps"])
+                        .args(["doc", "--workspace", "--no-deps", "--keep-going"])
                         .env("RUSTDOCFLAGS", flags),
                 )
                 .context("the docs have warnings (RUSTDOCFLAGS=-D warnings)")?;
