@@ -185,7 +185,11 @@ impl Reply {
     /// Closes the connection of this reply's stream without ending it (SSE polling): the
     /// client reconnects with `Last-Event-ID` and gets the rest.
     pub(crate) fn close_connection(&self) {
-        let st = lock(&self.state);
+        let mut st = lock(&self.state);
+        if st.remaining > 0 {
+            // A JSON reply cannot be resumed: switch to SSE first (this primes the stream).
+            self.upgrade(&mut st);
+        }
         if let Mode::Stream { stream, .. } = st.mode {
             self.hub.with(|t| t.close_connection(stream));
         }

@@ -15,9 +15,10 @@ pub(crate) fn get<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name)?.to_str().ok()
 }
 
-/// Whether `Accept` lists the media type (or a wildcard covering it).
+/// Whether `Accept` lists the media type itself. Wildcards do not count: MCP clients must
+/// list both `application/json` and `text/event-stream`, and curl's default `*/*` gets 406
+/// as with the TypeScript SDK.
 pub(crate) fn accepts(h: &HeaderMap, media: &str) -> bool {
-    let (top, _) = media.split_once('/').unwrap_or((media, ""));
     h.get_all(ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -31,11 +32,7 @@ pub(crate) fn accepts(h: &HeaderMap, media: &str) -> bool {
                         .and_then(|q| q.trim().parse::<f32>().ok())
                         .is_some_and(|q| q <= 0.0)
                 });
-                !zero_q
-                    && (m.eq_ignore_ascii_case(media)
-                        || m == "*/*"
-                        || m.strip_suffix("/*")
-                            .is_some_and(|t| t.eq_ignore_ascii_case(top)))
+                !zero_q && m.eq_ignore_ascii_case(media)
             })
         })
 }
@@ -78,8 +75,8 @@ mod tests {
         let both = h("application/json, text/event-stream");
         assert!(accepts(&both, "application/json") && accepts(&both, "text/event-stream"));
         assert!(!accepts(&h("application/json"), "text/event-stream"));
-        assert!(accepts(&h("*/*"), "text/event-stream"));
-        assert!(accepts(&h("text/*"), "text/event-stream"));
+        assert!(!accepts(&h("*/*"), "text/event-stream"));
+        assert!(accepts(&h("Text/Event-Stream"), "text/event-stream"));
         assert!(!accepts(&h("text/event-stream;q=0"), "text/event-stream"));
         assert!(!accepts(&HeaderMap::new(), "application/json"));
     }
