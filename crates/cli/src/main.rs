@@ -26,14 +26,14 @@ enum Command {
     /// Build the project in the current directory into dist/.
     Build(build::BuildArgs),
     /// Serve a built dist/ as an MCP server over Streamable HTTP.
-    Start(start::StartArgs),
+    Start(Box<start::StartArgs>),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Build(args) => build::run(args),
-        Command::Start(args) => start::run(args),
+        Command::Start(args) => start::run(*args),
     };
     match result {
         Ok(code) => code,

@@ -4,15 +4,23 @@
 //! 1. read `package.json` and the resources of `dist/` → `Found N resource(s): ...`;
 //! 2. start the Node.js tool host, which loads `dist/tools/*.js` and `dist/server.js`
 //!    → `Found N tool(s): ...`, `Loaded auth from server entry`;
-//! 3. `Starting <name> v<version> on <host>:<port>...`, bind (a busy port is an error, never a
-//!    silent move to another port), `[MCP] Server listening on ...`;
+//! 3. bind (a busy port is an error, never a silent move to another port), then
+//!    `Starting <name> v<version> on <host>:<port>...` and `[MCP] Server listening on ...`;
 //! 4. serve until SIGTERM/SIGINT, then drain (`Shutting down MCP server...`).
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
-use mcp_apps::{PackageInfo, load_resources};
+use mcp_apps::app::McpApp;
+use mcp_apps::node::{NodeHost, NodeHostConfig};
+use mcp_apps::routes::{ProtectedResource, not_found, site_route};
+use mcp_apps::{DistResource, PackageInfo, load_resources, serve};
+use mcp_transport::{
+    BindError, HttpServer, McpBody, ResponseMode, ShutdownOutcome, Transport, TransportConfig,
+};
 
 use crate::logging::{self, Format};
 use crate::{console, console_warn};
@@ -31,7 +39,12 @@ pub fn run(args: StartArgs) -> Result<ExitCode> {
         Format::Human
     });
     let root = std::env::current_dir().context("cannot read the current directory")?;
-    match start(&root, args) {
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .and_then(|runtime| runtime.block_on(start(&root, args)));
+    match outcome {
         Ok(code) => Ok(code),
         Err(err) => {
             tracing::error!(target: logging::CONSOLE, "Error: {err:#}");
@@ -40,7 +53,7 @@ pub fn run(args: StartArgs) -> Result<ExitCode> {
     }
 }
 
-fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
+async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
     check_session_store(args.session_store.as_deref())?;
     let package = PackageInfo::read(root).map_err(|err| match err {
         mcp_apps::DistError::NoPackageJson(_) => anyhow::anyhow!(
@@ -52,11 +65,174 @@ fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
     let resources = load_resources(&dist)?;
     if !resources.is_empty() {
         let names: Vec<&str> = resources.iter().map(|r| r.name.as_str()).collect();
-        console!("Found {} resource(s): {}", resources.len(), names.join(", "));
+        console!(
+            "Found {} resource(s): {}",
+            resources.len(),
+            names.join(", ")
+        );
     }
-    let _ = (package, args);
-    console_warn!("sunpeak start: serving is not wired up yet");
-    bail!("sunpeak start is not implemented yet")
+
+    let app = load_app(root, &args, &resources, &package).await?;
+    let oauth = oauth_metadata(&args, &app);
+
+    let mut config = TransportConfig::new()
+        .stateless(args.stateless)
+        .response_mode(if args.sse {
+            ResponseMode::Sse
+        } else {
+            ResponseMode::Json
+        })
+        .session_idle_timeout(args.session_idle_timeout)
+        .max_sessions(usize::try_from(args.max_sessions).unwrap_or(usize::MAX))
+        .max_body_bytes(usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX))
+        .allowed_origins(allowed_origins(&args))
+        .drain_timeout(args.drain_timeout);
+    if let Some(oauth) = &oauth {
+        config = config.resource_metadata_url(oauth.metadata_url());
+    }
+    if let Some(hook) = serve::auth_hook(&app) {
+        config = config.auth(hook);
+    }
+    let server = serve::mcp_server(&app).context("cannot register the tools and resources")?;
+    let transport = Transport::new(server, config);
+
+    let ready = Arc::clone(&app);
+    let oauth = oauth.map(Arc::new);
+    let http = HttpServer::new(transport)
+        .readiness(move || {
+            if ready.is_ready() {
+                Ok(())
+            } else {
+                Err("no Node.js tool worker is running".to_string())
+            }
+        })
+        .fallback(move |req| {
+            let oauth = oauth.clone();
+            async move {
+                let resp = site_route(req.method(), req.uri().path(), oauth.as_deref())
+                    .unwrap_or_else(not_found);
+                resp.map(McpBody::full)
+            }
+        });
+
+    let addr = resolve(&args.host, args.port).await?;
+    let bound = http.bind(addr).await.map_err(|err| match err {
+        BindError::AddrInUse { .. } => anyhow::anyhow!(
+            "Port {} is already in use on {}. Stop the other process or choose another port with --port (or PORT).",
+            args.port,
+            args.host
+        ),
+        other => other.into(),
+    })?;
+    let port = bound.local_addr().port();
+    let identity = app.identity();
+    console!("");
+    console!(
+        "Starting {} v{} on {}:{port}...",
+        identity.name(),
+        identity.version(),
+        args.host
+    );
+    if args.stateless {
+        console!("Stateless mode enabled (no session tracking)");
+    }
+    let shown = display_host(&args.host);
+    tracing::info!(target: "mcp", "Server listening on http://{shown}:{port}");
+    tracing::info!(target: "mcp", "MCP endpoint: http://{shown}:{port}/mcp");
+    tracing::info!(target: "mcp", "Health check: http://{shown}:{port}/health");
+
+    let outcome = bound.serve().await;
+    app.shutdown().await;
+    Ok(match outcome {
+        ShutdownOutcome::Graceful => ExitCode::SUCCESS,
+        ShutdownOutcome::Forced => ExitCode::FAILURE,
+    })
+}
+
+/// Starts the Node.js tool host (loading `dist/tools` and `dist/server.js`) and assembles the
+/// app, printing sunpeak's lines on the way.
+async fn load_app(
+    root: &Path,
+    args: &StartArgs,
+    resources: &[DistResource],
+    package: &PackageInfo,
+) -> Result<Arc<McpApp>> {
+    let mut config = NodeHostConfig::new(root, root.join("dist"));
+    config.workers = args.workers.resolve();
+    config.call_timeout = args.tool_timeout;
+    let (host, loaded) = NodeHost::start(config).await?;
+    for warning in &loaded.warnings {
+        console_warn!("Warning: {warning}");
+    }
+    if loaded.tools.is_empty() && resources.is_empty() {
+        host.shutdown().await;
+        bail!("No compiled tools or resources found in dist/. Run `sunpeak build` first.");
+    }
+    if !loaded.tools.is_empty() {
+        let names: Vec<&str> = loaded.tools.iter().map(|t| t.name.as_str()).collect();
+        console!("Found {} tool(s): {}", names.len(), names.join(", "));
+    }
+    if loaded.server.as_ref().is_some_and(|s| s.has_auth) {
+        console!("Loaded auth from server entry");
+    }
+    let server_url = args.server_url.as_deref();
+    Ok(Arc::new(McpApp::new(
+        resources, &loaded, host, package, server_url,
+    )))
+}
+
+/// The protected-resource metadata, when both the public URL and an authorization server are
+/// known.
+fn oauth_metadata(args: &StartArgs, app: &McpApp) -> Option<ProtectedResource> {
+    let resource = args.server_url.clone()?;
+    if args.authorization_server.is_empty() {
+        return None;
+    }
+    Some(ProtectedResource {
+        resource,
+        authorization_servers: args.authorization_server.clone(),
+        scopes: args
+            .oauth_scopes
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        resource_name: Some(app.identity().name()),
+    })
+}
+
+/// `--allowed-origins` plus the origin of `--server-url`.
+fn allowed_origins(args: &StartArgs) -> Vec<String> {
+    let mut origins = args.extra_origins();
+    if let Some(url) = args
+        .server_url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+    {
+        origins.push(url.origin().ascii_serialization());
+    }
+    origins
+}
+
+/// The socket address for `--host` (an IP address or a name) and `--port`.
+async fn resolve(host: &str, port: u16) -> Result<SocketAddr> {
+    if let Ok(ip) = host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    tokio::net::lookup_host((host, port))
+        .await
+        .with_context(|| format!("cannot resolve --host {host}"))?
+        .next()
+        .with_context(|| format!("--host {host} resolves to no address"))
+}
+
+/// The host shown in URLs: `localhost` for `0.0.0.0` (as sunpeak), IPv6 in brackets.
+fn display_host(host: &str) -> String {
+    match host {
+        "0.0.0.0" => "localhost".to_string(),
+        h if h.contains(':') && !h.starts_with('[') => format!("[{h}]"),
+        h => h.to_string(),
+    }
 }
 
 /// Only the in-memory session store exists today.
@@ -70,5 +246,29 @@ fn check_session_store(store: Option<&str>) -> Result<()> {
         Some(other) => bail!(
             "--session-store {other}: unknown session store (expected `memory` or a redis:// URL)"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_hosts() {
+        assert_eq!(display_host("0.0.0.0"), "localhost");
+        assert_eq!(display_host("127.0.0.1"), "127.0.0.1");
+        assert_eq!(display_host("::"), "[::]");
+        assert_eq!(display_host("[::1]"), "[::1]");
+    }
+
+    #[test]
+    fn session_stores() {
+        assert!(check_session_store(None).is_ok());
+        assert!(check_session_store(Some("memory")).is_ok());
+        let err = check_session_store(Some("redis://r:6379"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not supported yet"), "{err}");
+        assert!(check_session_store(Some("etcd://x")).is_err());
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Built once at start and shared by every session and request; nothing here is per session.
 
-use bytes::Bytes;
+use mcp_transport::StaticJson;
 use serde_json::{Value, json};
 
 use crate::catalog::{AppTool, Catalog};
@@ -138,12 +138,12 @@ impl McpApp {
     }
 
     /// `resources/list` for a host.
-    pub fn list_resources(&self, client: Option<HostClient>) -> Bytes {
+    pub fn list_resources(&self, client: Option<HostClient>) -> StaticJson {
         self.catalog.resources_list(client)
     }
 
     /// `tools/list`.
-    pub fn list_tools(&self) -> Bytes {
+    pub fn list_tools(&self) -> StaticJson {
         self.catalog.tools_list()
     }
 
@@ -152,7 +152,7 @@ impl McpApp {
         &self,
         params: &Value,
         client: Option<HostClient>,
-    ) -> Result<Bytes, RpcError> {
+    ) -> Result<StaticJson, RpcError> {
         let Some(uri) = params.get("uri").and_then(Value::as_str) else {
             return Err(RpcError {
                 code: INVALID_PARAMS,

@@ -17,8 +17,10 @@
 //! serving a read is copying bytes.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use bytes::Bytes;
+use mcp_transport::StaticJson;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
@@ -69,21 +71,24 @@ struct CatalogResource {
     escaped_html: Bytes,
     /// `,"_meta":…}]}` or `}]}`, per host variant.
     read_suffix: [Bytes; 3],
-    /// The whole read result per variant, when all variants are equal (the usual case).
-    read_whole: Option<Bytes>,
+    /// The read result when every host gets the same one (the usual case without
+    /// `--server-url`); the pieces above are then dropped.
+    read_whole: Option<StaticJson>,
+    /// Per host, built on first use (a server mostly sees one or two kinds of host).
+    read_variants: [OnceLock<StaticJson>; 3],
 }
 
 /// The tools and resources a server exposes, pre-serialized.
 #[derive(Debug)]
 pub struct Catalog {
-    tools_list: Bytes,
+    tools_list: StaticJson,
     /// Registered tool name -> the URI of its resource, if it is a UI tool.
     tools: HashMap<String, Option<String>>,
     tool_count: usize,
     resources: Vec<CatalogResource>,
     /// Normalized URI -> index in `resources`.
     by_uri: HashMap<String, usize>,
-    resources_list: [Bytes; 3],
+    resources_list: [StaticJson; 3],
     warnings: Vec<String>,
 }
 
@@ -151,10 +156,13 @@ impl Catalog {
             by_uri.insert(normalize_uri(&res.uri), catalog_resources.len());
             catalog_resources.push(CatalogResource::new(res, &metas));
         }
-        let resources_list = listings.map(|list| to_bytes(&json!({ "resources": list })));
+        let resources_list =
+            listings.map(|list| StaticJson::new(to_bytes(&json!({ "resources": list }))));
 
         Catalog {
-            tools_list: Bytes::from(format!("{{\"tools\":[{}]}}", listed_tools.join(","))),
+            tools_list: StaticJson::new(
+                format!("{{\"tools\":[{}]}}", listed_tools.join(",")).into_bytes(),
+            ),
             tool_count: registered.len(),
             tools: registered,
             resources: catalog_resources,
@@ -170,7 +178,7 @@ impl Catalog {
     }
 
     /// The `tools/list` result, serialized.
-    pub fn tools_list(&self) -> Bytes {
+    pub fn tools_list(&self) -> StaticJson {
         self.tools_list.clone()
     }
 
@@ -195,18 +203,23 @@ impl Catalog {
     }
 
     /// The `resources/list` result for a host, serialized.
-    pub fn resources_list(&self, client: Option<HostClient>) -> Bytes {
+    pub fn resources_list(&self, client: Option<HostClient>) -> StaticJson {
         self.resources_list[slot(client)].clone()
     }
 
     /// The `resources/read` result for `uri` and a host, serialized; `None` for an unknown URI.
-    pub fn read_resource(&self, uri: &str, client: Option<HostClient>) -> Option<Bytes> {
+    pub fn read_resource(&self, uri: &str, client: Option<HostClient>) -> Option<StaticJson> {
         let index = *self.by_uri.get(&normalize_uri(uri))?;
         let res = &self.resources[index];
         if let Some(whole) = &res.read_whole {
             return Some(whole.clone());
         }
-        Some(res.assemble(slot(client)))
+        let slot = slot(client);
+        Some(
+            res.read_variants[slot]
+                .get_or_init(|| StaticJson::new(res.assemble(slot)))
+                .clone(),
+        )
     }
 }
 
@@ -230,13 +243,15 @@ impl CatalogResource {
             escaped_html,
             read_suffix,
             read_whole: None,
+            read_variants: Default::default(),
         };
         // One host-independent result: hold it whole, and only once.
         let [a, b, c] = &resource.read_suffix;
         if a == b && b == c {
             let whole = resource.assemble(0);
-            resource.read_whole = Some(whole);
+            resource.read_whole = Some(StaticJson::new(whole));
             resource.escaped_html = Bytes::new();
+            resource.read_prefix = Bytes::new();
         }
         resource
     }

@@ -11,7 +11,7 @@
 //! - [`routes`] answers the root page, the favicon, OAuth protected-resource metadata and 404;
 //! - `node` (Unix) runs the JavaScript tool handlers and `auth()` in supervised Node.js workers;
 //! - `app` (Unix) puts the catalog, the identity and the tool host together: the MCP operations
-//!   `sunpeak start` answers itself.
+//!   `sunpeak start` answers itself, and [`serve`] registers them on the engine.
 //!
 //! The library logs through `tracing` and returns typed errors; it never prints.
 
@@ -26,6 +26,8 @@ mod js;
 #[cfg(unix)]
 pub mod node;
 pub mod routes;
+#[cfg(unix)]
+pub mod serve;
 
 pub use catalog::{AppTool, Catalog, RESOURCE_MIME_TYPE};
 pub use client::{HostClient, detect_client};

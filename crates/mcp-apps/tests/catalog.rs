@@ -30,8 +30,8 @@ fn raw(json: &str) -> Box<serde_json::value::RawValue> {
     serde_json::value::RawValue::from_string(json.to_string()).unwrap()
 }
 
-fn parse(bytes: bytes::Bytes) -> Value {
-    serde_json::from_slice(&bytes).expect("catalog output is JSON")
+fn parse(json: mcp_transport::StaticJson) -> Value {
+    serde_json::from_slice(json.bytes()).expect("catalog output is JSON")
 }
 
 #[test]
@@ -44,7 +44,7 @@ fn ui_tool_gets_all_three_link_keys_in_sdk_order() {
                "_meta": {"ui": {"visibility": ["model", "app"]}}}),
     )];
     let catalog = Catalog::new(&tools, &resources, None);
-    let text = String::from_utf8(catalog.tools_list().to_vec()).unwrap();
+    let text = String::from_utf8(catalog.tools_list().bytes().to_vec()).unwrap();
     let listed = parse(catalog.tools_list());
     let t = &listed["tools"][0];
     assert_eq!(
@@ -95,7 +95,7 @@ fn schemas_are_copied_verbatim() {
         r#"{"type":"object","properties":{"n":{"maximum":1e+21}}}"#,
     ));
     let catalog = Catalog::new(&[t], &[], None);
-    let text = String::from_utf8(catalog.tools_list().to_vec()).unwrap();
+    let text = String::from_utf8(catalog.tools_list().bytes().to_vec()).unwrap();
     assert!(
         text.contains(r#""inputSchema":{"type":"object","properties":{"n":{"maximum":1e+21}}}"#),
         "{text}"
@@ -198,8 +198,12 @@ fn read_returns_the_html_and_the_listing_meta() {
     assert!(catalog.read_resource("ui://other", None).is_none());
     // Same bytes for every host when nothing is host-specific.
     assert_eq!(
-        catalog.read_resource("ui://albums-abc12345", Some(HostClient::Claude)),
-        catalog.read_resource("ui://albums-abc12345", None)
+        catalog
+            .read_resource("ui://albums-abc12345", Some(HostClient::Claude))
+            .map(|j| j.bytes().clone()),
+        catalog
+            .read_resource("ui://albums-abc12345", None)
+            .map(|j| j.bytes().clone())
     );
 }
 

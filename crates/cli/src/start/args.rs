@@ -28,7 +28,7 @@ pub struct StartArgs {
     #[arg(long)]
     pub stateless: bool,
 
-    /// Public URL of /mcp (e.g. https://app.example.com/mcp): per-host widget domains
+    /// Public URL of /mcp (e.g. `https://app.example.com/mcp`): per-host widget domains
     /// (`_meta.ui.domain`) and OAuth protected-resource metadata.
     #[arg(long, env = "SUNPEAK_SERVER_URL", value_parser = parse_server_url)]
     pub server_url: Option<String>,
@@ -124,7 +124,13 @@ mod tests {
     #[test]
     fn both_flag_forms() {
         // Environment variables of the test process could leak in; only flags are checked.
-        let a = parse(&["--port=3001", "--host", "127.0.0.1", "--drain-timeout=300ms"]).unwrap();
+        let a = parse(&[
+            "--port=3001",
+            "--host",
+            "127.0.0.1",
+            "--drain-timeout=300ms",
+        ])
+        .unwrap();
         assert_eq!(a.port, 3001);
         assert_eq!(a.host, "127.0.0.1");
         assert_eq!(a.drain_timeout, Duration::from_millis(300));
@@ -133,7 +139,10 @@ mod tests {
         assert_eq!(a.workers, Workers::Auto);
         assert_eq!(a.tool_timeout, Some(Duration::from_secs(5)));
         let a = parse(&["--allowed-origins=https://a.example,https://b.example/"]).unwrap();
-        assert_eq!(a.extra_origins(), ["https://a.example", "https://b.example"]);
+        assert_eq!(
+            a.extra_origins(),
+            ["https://a.example", "https://b.example"]
+        );
     }
 
     #[test]
@@ -156,7 +165,10 @@ mod tests {
             "read,write",
         ])
         .unwrap();
-        assert_eq!(a.authorization_server, ["https://a.example", "https://b.example"]);
+        assert_eq!(
+            a.authorization_server,
+            ["https://a.example", "https://b.example"]
+        );
         assert_eq!(a.oauth_scopes, ["read", "write"]);
     }
 

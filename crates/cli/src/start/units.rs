@@ -127,7 +127,11 @@ mod tests {
         assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
         assert!(parse_duration("").is_err());
-        assert!(parse_duration("5x").unwrap_err().contains("unknown unit `x`"));
+        assert!(
+            parse_duration("5x")
+                .unwrap_err()
+                .contains("unknown unit `x`")
+        );
         assert!(parse_duration("m").is_err());
         assert!(parse_duration("-5s").is_err());
         assert!(parse_duration("1..2s").is_err());
