@@ -132,7 +132,8 @@ impl Visit for Fields {
         if field.name() == "message" {
             self.message = text;
         } else {
-            self.extra.insert(field.name().to_string(), Value::String(text));
+            self.extra
+                .insert(field.name().to_string(), Value::String(text));
         }
     }
 }
@@ -256,7 +257,10 @@ mod tests {
         let line = json_line(
             "2026-11-25T16:12:01.123Z",
             Level::WARN,
-            &fields("Port busy", &[("port", 8000.into()), ("msg", "ignored".into())]),
+            &fields(
+                "Port busy",
+                &[("port", 8000.into()), ("msg", "ignored".into())],
+            ),
         );
         assert_eq!(
             line,
