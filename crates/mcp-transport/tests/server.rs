@@ -1,0 +1,451 @@
+//! The ready server over real HTTP: shutdown draining an in-flight call, /health, fallback
+//! routes, bind errors, auth, limits, gzip, CORS.
+
+mod support;
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use http::Method;
+use mcp_transport::{
+    AuthInfo, AuthRequest, BindError, BoxError, HttpServer, McpBody, ShutdownOutcome, Transport,
+    TransportConfig,
+};
+use serde_json::{Value, json};
+use support::*;
+
+fn tool_text(r: &Resp) -> Value {
+    serde_json::from_str(
+        r.message()["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn shutdown_drains_an_in_flight_call() {
+    let mut s = start(TransportConfig::new().drain_timeout(Duration::from_secs(5))).await;
+    let sid = initialize(s.addr, V, json!({})).await;
+    // An open GET stream must not hold the shutdown up.
+    let mut get = req(s.addr, Method::GET)
+        .session(&sid)
+        .header("accept", "text/event-stream")
+        .stream()
+        .await;
+    get.next_event().await.unwrap();
+    let addr = s.addr;
+    let sid2 = sid.clone();
+    let call = tokio::spawn(async move {
+        post(
+            addr,
+            rpc(
+                1,
+                "tools/call",
+                json!({"name":"slow","arguments":{"ms":400,"tag":"drain"}}),
+            ),
+        )
+        .session(&sid2)
+        .send()
+        .await
+    });
+    assert_eq!(s.probe().await, Probe::Started("drain".into()));
+    let started = std::time::Instant::now();
+    let outcome = s.begin_shutdown();
+    let r = call.await.unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["result"]["content"][0]["text"], "slept 400 ms");
+    assert_eq!(outcome.await.unwrap(), ShutdownOutcome::Graceful);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(
+        get.next_event().await.is_none(),
+        "the GET stream ended at shutdown"
+    );
+    // Not accepting any more.
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn shutdown_cancels_calls_that_outlive_the_drain_timeout() {
+    let mut s = start(TransportConfig::new().drain_timeout(Duration::from_millis(200))).await;
+    let sid = initialize(s.addr, V, json!({})).await;
+    let addr = s.addr;
+    let call = tokio::spawn(async move {
+        post(
+            addr,
+            rpc(
+                1,
+                "tools/call",
+                json!({"name":"slow","arguments":{"ms":10000,"tag":"long"}}),
+            ),
+        )
+        .session(&sid)
+        .stream()
+        .await
+    });
+    assert_eq!(s.probe().await, Probe::Started("long".into()));
+    let outcome = s.begin_shutdown();
+    assert_eq!(outcome.await.unwrap(), ShutdownOutcome::Forced);
+    assert_eq!(s.probe().await, Probe::Cancelled("long".into()));
+    call.abort();
+}
+
+#[tokio::test]
+async fn health_fallback_and_options() {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let transport = Transport::new(test_server(tx), TransportConfig::new());
+    let ready = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let r2 = ready.clone();
+    let bound = HttpServer::new(transport)
+        .readiness(move || {
+            if r2.load(std::sync::atomic::Ordering::Relaxed) {
+                Ok(())
+            } else {
+                Err("workers starting".into())
+            }
+        })
+        .fallback(|req| async move {
+            if req.uri().path() == "/" {
+                http::Response::new(McpBody::from("home"))
+            } else {
+                let mut r = http::Response::new(McpBody::from("Not Found"));
+                *r.status_mut() = http::StatusCode::NOT_FOUND;
+                r
+            }
+        })
+        .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = bound.local_addr();
+    let task = tokio::spawn(bound.serve_until(std::future::pending()));
+    drop(rx);
+    let r = req(addr, Method::GET).path("/health").send().await;
+    assert_eq!(r.status, 503);
+    assert_eq!(r.json()["status"], "unavailable");
+    ready.store(true, std::sync::atomic::Ordering::Relaxed);
+    let r = req(addr, Method::GET).path("/health").send().await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.content_type(), Some("application/json"));
+    assert_eq!(r.json()["status"], "ok");
+    assert!(r.json()["uptime"].is_u64());
+    let r = req(addr, Method::GET).path("/").send().await;
+    assert_eq!((r.status.as_u16(), &r.body[..]), (200, &b"home"[..]));
+    let r = req(addr, Method::GET).path("/nope").send().await;
+    assert_eq!(r.status, 404);
+    // /mcp/ is not the endpoint.
+    let r = post(addr, rpc(1, "ping", json!({})))
+        .path("/mcp/")
+        .send()
+        .await;
+    assert_eq!(r.status, 404);
+    let r = req(addr, Method::OPTIONS).send().await;
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert!(
+        r.header("access-control-allow-headers")
+            .unwrap()
+            .contains("mcp-protocol-version")
+    );
+    assert!(
+        r.header("access-control-allow-headers")
+            .unwrap()
+            .contains("last-event-id")
+    );
+    assert_eq!(
+        r.header("access-control-expose-headers"),
+        Some("mcp-session-id")
+    );
+    assert_eq!(
+        r.header("access-control-allow-methods"),
+        Some("GET, POST, DELETE, OPTIONS")
+    );
+    task.abort();
+}
+
+#[tokio::test]
+async fn cors_headers_on_every_endpoint_response() {
+    let s = start(TransportConfig::new().allowed_hosts(Vec::<String>::new())).await;
+    let sid = initialize(s.addr, V, json!({})).await;
+    let cases = vec![
+        post(s.addr, rpc(1, "ping", json!({})))
+            .session(&sid)
+            .send()
+            .await,
+        post(s.addr, rpc(1, "ping", json!({})))
+            .session("nope")
+            .send()
+            .await,
+        post(s.addr, rpc(1, "ping", json!({}))).send().await,
+        post(s.addr, json!(null))
+            .session(&sid)
+            .raw("{")
+            .send()
+            .await,
+        post(s.addr, rpc(1, "ping", json!({})))
+            .header("accept", "application/json")
+            .send()
+            .await,
+        post(s.addr, rpc(1, "ping", json!({})))
+            .header("host", "evil.example.com")
+            .send()
+            .await,
+        req(s.addr, Method::PUT).send().await,
+        post(
+            s.addr,
+            json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+        )
+        .session(&sid)
+        .send()
+        .await,
+    ];
+    for r in cases {
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            Some("*"),
+            "status {}",
+            r.status
+        );
+        assert_eq!(
+            r.header("access-control-expose-headers"),
+            Some("mcp-session-id")
+        );
+    }
+}
+
+#[tokio::test]
+async fn port_in_use_is_a_typed_error() {
+    let s = start(TransportConfig::new()).await;
+    let server = mcp_transport::McpServer::builder().build().unwrap();
+    let err = HttpServer::new(Transport::new(server, TransportConfig::new()))
+        .bind(s.addr)
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, BindError::AddrInUse { port, .. } if port == s.addr.port()));
+    assert!(err.to_string().contains("already in use"));
+}
+
+#[tokio::test]
+async fn auth_hook_allows_rejects_and_fails_safely() {
+    let auth = |req: AuthRequest| async move {
+        match req
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+        {
+            Some("Bearer good") => Ok(Some(AuthInfo::new(
+                json!({"token":"good","clientId":"c1","scopes":["read"],"extra":{"n":1}}),
+            ))),
+            Some("Bearer boom") => Err::<Option<AuthInfo>, BoxError>("auth backend down".into()),
+            _ => Ok(None),
+        }
+    };
+    let s = start(
+        TransportConfig::new()
+            .auth(auth)
+            .resource_metadata_url("https://example.com/.well-known/oauth-protected-resource/mcp"),
+    )
+    .await;
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":V,"capabilities":{},"clientInfo":{"name":"x","version":"0"}}});
+    let r = post(s.addr, init.clone()).send().await;
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some(
+            "Bearer resource_metadata=\"https://example.com/.well-known/oauth-protected-resource/mcp\""
+        )
+    );
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(&r.body[..], b"Unauthorized");
+    // GET and DELETE are checked too; OPTIONS is not.
+    assert_eq!(
+        req(s.addr, Method::GET)
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .status,
+        401
+    );
+    assert_eq!(req(s.addr, Method::OPTIONS).send().await.status, 204);
+    // A failing hook: 500, and the server keeps running.
+    let r = post(s.addr, init.clone())
+        .header("authorization", "Bearer boom")
+        .send()
+        .await;
+    assert_eq!(r.status, 500);
+    let r = post(s.addr, init)
+        .header("authorization", "Bearer good")
+        .send()
+        .await;
+    assert_eq!(r.status, 200);
+    let sid = r.header("mcp-session-id").unwrap().to_owned();
+    let r = post(
+        s.addr,
+        rpc(
+            2,
+            "tools/call",
+            json!({"name":"whoami","arguments":{},"_meta":{"k":"v"}}),
+        ),
+    )
+    .session(&sid)
+    .header("authorization", "Bearer good")
+    .header("x-test", "hdr")
+    .send()
+    .await;
+    let info = tool_text(&r);
+    assert_eq!(info["auth"]["extra"]["n"], 1);
+    assert_eq!(info["session"], sid.as_str());
+    assert_eq!(info["header"], "hdr");
+    assert_eq!(info["version"], V);
+    assert_eq!(info["client"], "x");
+    assert_eq!(info["meta"], json!({"k":"v"}));
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_get_413() {
+    let s = start(TransportConfig::new().max_body_bytes(1024)).await;
+    let sid = initialize(s.addr, V, json!({})).await;
+    let big = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"x":"y".repeat(2000)}}});
+    let r = post(s.addr, big).session(&sid).send().await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    // Just under the limit is fine.
+    let ok = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"x":"y".repeat(800)}}});
+    assert_eq!(post(s.addr, ok).session(&sid).send().await.status, 200);
+}
+
+fn gunzip(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(b)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+#[tokio::test]
+async fn gzip_when_accepted_including_spliced_static_payloads() {
+    let s = start(TransportConfig::new()).await;
+    let sid = initialize(s.addr, V, json!({})).await;
+    for id in [1, 2] {
+        let r = post(
+            s.addr,
+            rpc(id, "resources/read", json!({"uri":"test://big"})),
+        )
+        .session(&sid)
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("content-encoding"), Some("gzip"));
+        assert!(r.body.len() < 20_000, "compressed size {}", r.body.len());
+        let v: Value = serde_json::from_slice(&gunzip(&r.body)).unwrap();
+        assert_eq!(v["id"], id);
+        assert_eq!(
+            v["result"]["contents"][0]["text"].as_str().unwrap().len(),
+            12 * 20_000
+        );
+    }
+    // Small replies and clients without gzip: plain.
+    let r = post(
+        s.addr,
+        rpc(3, "resources/read", json!({"uri":"test://small"})),
+    )
+    .session(&sid)
+    .header("accept-encoding", "gzip")
+    .send()
+    .await;
+    assert!(r.header("content-encoding").is_none());
+    let r = post(
+        s.addr,
+        rpc(4, "resources/read", json!({"uri":"test://big"})),
+    )
+    .session(&sid)
+    .send()
+    .await;
+    assert!(r.header("content-encoding").is_none());
+    assert_eq!(r.json()["id"], 4);
+}
+
+#[tokio::test]
+async fn typed_tools_lists_and_pagination() {
+    use mcp_proto::{CallToolResult, McpError, Tool};
+    use mcp_transport::{McpServer, RequestContext};
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct Add {
+        a: i64,
+        b: i64,
+    }
+    let mut b = McpServer::builder().page_size(2).typed_tool(
+        Tool::new("add", "Adds", Default::default()),
+        |_c: RequestContext, x: Add| async move {
+            Ok::<_, McpError>(CallToolResult::text((x.a + x.b).to_string()))
+        },
+    );
+    for i in 0..3 {
+        b = b.tool(
+            Tool::new(format!("t{i}"), "d", Tool::empty_input_schema()),
+            |_c: RequestContext, _a| async { Ok(CallToolResult::text("x")) },
+        );
+    }
+    let (_tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let s = start_with(b.build().unwrap(), TransportConfig::new(), rx).await;
+    let sid = initialize(s.addr, V, json!({})).await;
+    let r = post(
+        s.addr,
+        rpc(
+            1,
+            "tools/call",
+            json!({"name":"add","arguments":{"a":2,"b":3}}),
+        ),
+    )
+    .session(&sid)
+    .send()
+    .await;
+    assert_eq!(r.json()["result"]["content"][0]["text"], "5");
+    let r = post(
+        s.addr,
+        rpc(2, "tools/call", json!({"name":"add","arguments":{"a":"x"}})),
+    )
+    .session(&sid)
+    .send()
+    .await;
+    assert_eq!(r.json()["result"]["isError"], true);
+    assert!(
+        r.json()["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Input validation error")
+    );
+    let mut names = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let params = match &cursor {
+            Some(c) => json!({"cursor": c}),
+            None => json!({}),
+        };
+        let r = post(s.addr, rpc(3, "tools/list", params))
+            .session(&sid)
+            .send()
+            .await
+            .json();
+        for t in r["result"]["tools"].as_array().unwrap() {
+            names.push(t["name"].as_str().unwrap().to_owned());
+        }
+        match r["result"]["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(names, vec!["add", "t0", "t1", "t2"]);
+    let r = post(s.addr, rpc(4, "tools/list", json!({"cursor":"bogus"})))
+        .session(&sid)
+        .send()
+        .await;
+    assert_rpc_error(&r, -32602);
+    let r = post(s.addr, rpc(5, "prompts/list", json!({})))
+        .session(&sid)
+        .send()
+        .await;
+    assert_rpc_error(&r, -32601);
+}
