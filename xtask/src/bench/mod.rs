@@ -5,6 +5,7 @@ use anyhow::Result;
 use clap::Subcommand;
 
 mod build;
+mod load;
 mod start;
 mod transport;
 

@@ -14,7 +14,7 @@
 //!
 //! Results: a Markdown table on stdout and `<work>/results.json`.
 
-mod load;
+use super::load;
 mod rss;
 
 use std::fmt::Write as _;

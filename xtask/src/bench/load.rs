@@ -1,6 +1,6 @@
-//! The load generator of `cargo xtask bench start`: N threads, each with one keep-alive
-//! HTTP/1.1 connection, sending the same request back to back for a fixed time and recording
-//! every latency. The same generator drives both servers.
+//! The load generator of the `cargo xtask bench` commands (`start`, `transport`): N threads,
+//! each with one keep-alive HTTP/1.1 connection, sending the same request back to back for a
+//! fixed time and recording every latency. The same generator drives every server compared.
 //!
 //! Blocking sockets and one thread per connection keep it simple and its cost equal for both
 //! sides; on a 2-core machine it competes with the server for CPU, which is why the report
