@@ -2,6 +2,7 @@
 //! ([`http`]), a minimal MCP client on top of it ([`mcp`]), and running our server or the npm
 //! package's ([`server`]).
 
+pub mod clients;
 pub mod http;
 pub mod mcp;
 pub mod server;
