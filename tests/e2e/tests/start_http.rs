@@ -344,3 +344,110 @@ fn drain_timeout_cuts_a_call_that_runs_too_long() -> Result<()> {
     let _ = call.join();
     Ok(())
 }
+
+#[test]
+fn server_url_gives_per_host_domains_and_oauth_metadata() -> Result<()> {
+    let server = Launch::ours(&fixture())
+        .args(&[
+            "--server-url",
+            "https://example.com/mcp",
+            "--authorization-server",
+            "https://auth.example.com",
+            "--oauth-scopes",
+            "read",
+        ])
+        .start()?;
+    let domains = |user_agent: &str| -> Result<(Value, Value)> {
+        let mut client = McpClient::new(server.addr).with_header("user-agent", user_agent);
+        client.initialize()?;
+        let list = client.result("resources/list", Value::Null)?;
+        let domain = |name: &str| {
+            list["resources"]
+                .as_array()
+                .and_then(|l| l.iter().find(|r| r["name"] == name))
+                .map(|r| r["_meta"]["ui"]["domain"].clone())
+                .unwrap_or(Value::Null)
+        };
+        // The read result carries the same metadata as the listing.
+        let read = client.result("resources/read", json!({"uri": "ui://orphan-00000002"}))?;
+        ensure!(
+            read["contents"][0]["_meta"]["ui"]["domain"] == domain("orphan"),
+            "{read}"
+        );
+        Ok((domain("widget"), domain("orphan")))
+    };
+    // Claude: the map's entry; the default domain it computes (sha256 of the URL).
+    let (widget, orphan) = domains("Claude-User")?;
+    ensure!(widget == "claude.widget.example", "claude widget {widget}");
+    ensure!(
+        orphan == "c3d80a4ed901ee05b21755a88273b4a4.claudemcpcontent.com",
+        "claude orphan {orphan}"
+    );
+    // ChatGPT: the map's default; ChatGPT's own default.
+    let (widget, orphan) = domains("openai-mcp/1.0.0")?;
+    ensure!(widget == "widget.example", "chatgpt widget {widget}");
+    ensure!(
+        orphan == "example-com.oaiusercontent.com",
+        "chatgpt orphan {orphan}"
+    );
+    // Another client: the map's default, nothing computed.
+    let (widget, orphan) = domains("curl/8")?;
+    ensure!(
+        widget == "widget.example" && orphan.is_null(),
+        "{widget} {orphan}"
+    );
+
+    for path in [
+        "/.well-known/oauth-protected-resource",
+        "/.well-known/oauth-protected-resource/mcp",
+    ] {
+        let resp = send(server.addr, &Request::new("GET", path))?;
+        ensure!(resp.status == 200, "{path}: {}", resp.status);
+        let doc: Value = serde_json::from_slice(&resp.body)?;
+        ensure!(doc["resource"] == "https://example.com/mcp", "{doc}");
+        ensure!(
+            doc["authorization_servers"] == json!(["https://auth.example.com"]),
+            "{doc}"
+        );
+        ensure!(doc["scopes_supported"] == json!(["read"]), "{doc}");
+    }
+    let denied = McpClient::new(server.addr)
+        .with_header("authorization", "Bearer bad")
+        .post_raw(&initialize_body())?;
+    ensure!(denied.status == 401);
+    let challenge = denied.header("www-authenticate").unwrap_or("");
+    ensure!(
+        challenge.starts_with("Bearer")
+            && challenge.contains(
+                "resource_metadata=\"https://example.com/.well-known/oauth-protected-resource/mcp\""
+            ),
+        "{challenge}"
+    );
+    Ok(())
+}
+
+#[test]
+fn get_stream_opens_at_once() -> Result<()> {
+    let server = Launch::ours(&fixture()).start()?;
+    let mut client = McpClient::new(server.addr);
+    client.initialize()?;
+    let session = client.session.clone().context("no session")?;
+    let stream = e2e_tests::start::http::Stream::open(
+        server.addr,
+        &Request::new("GET", "/mcp")
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", &session),
+        Duration::from_secs(5),
+    )
+    .context("the GET stream did not send its head within 5 s")?;
+    ensure!(stream.status == 200, "status {}", stream.status);
+    ensure!(
+        stream
+            .headers
+            .iter()
+            .any(|(n, v)| n == "content-type" && v.starts_with("text/event-stream")),
+        "{:?}",
+        stream.headers
+    );
+    Ok(())
+}
