@@ -272,7 +272,9 @@ async fn build_resource(
             diagnostics,
         })?;
 
+    let bundled = started.elapsed();
     let css = compile_css(&shared, &r.key, &bundle.css).await?;
+    let css_done = started.elapsed();
 
     let (value, evaluated_with_node) = match value {
         ResourceValue::Static(v) => (v, false),
@@ -294,6 +296,15 @@ async fn build_resource(
     meta.set("uri".to_owned(), JsValue::String(uri.clone()));
     let json = metadata::to_json(meta);
 
+    tracing::debug!(
+        resource = %r.key,
+        bundle_ms = bundled.as_millis() as u64,
+        css_ms = (css_done - bundled).as_millis() as u64,
+        total_ms = started.elapsed().as_millis() as u64,
+        js_bytes = bundle.code.len(),
+        css_bytes = css.len(),
+        "resource built"
+    );
     let _ = events.send(Event::ResourceBuilt {
         key: r.key.clone(),
         uri: uri.clone(),

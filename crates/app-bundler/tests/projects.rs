@@ -293,3 +293,26 @@ fn a_project_with_only_tools_needs_no_template() {
         ["server.js", "tools/greet.js", "tools/no-exports.js"]
     );
 }
+
+#[test]
+fn assets_are_inlined_and_vite_env_is_defined() {
+    let ws = Workspace::new();
+    let project = ws.project("json-import");
+    let dir = project.join("src/resources/data");
+    fs::write(
+        dir.join("dot.svg"),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1\" height=\"1\"/>",
+    )
+    .expect("write");
+    fs::write(
+        dir.join("data.tsx"),
+        "import dot from './dot.svg';\nexport const resource = { title: 'Data' };\nexport function DataResource() { return <img src={dot} alt={import.meta.env.MODE + (import.meta.env.PROD ? '-prod' : '-dev')} />; }\n",
+    )
+    .expect("write");
+    build_ok(&project);
+    let html = read(&project.join("dist/data/data.html"));
+    let js = script(&html);
+    assert!(js.contains("data:image/svg+xml"), "svg not inlined");
+    assert!(js.contains("production"));
+    assert!(!js.contains("import.meta"), "import.meta left in an IIFE");
+}

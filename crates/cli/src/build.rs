@@ -55,6 +55,13 @@ fn print_event(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
 
 /// Runs `sunpeak build` in the current directory.
 pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
+    // Diagnostics of the bundler itself (phase timings, Node output) only on request.
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     let options = BuildOptions::new(std::env::current_dir()?);
     let quiet = args.quiet;
     let stdout = std::io::stdout();
