@@ -153,7 +153,11 @@ impl Catalog {
             for (i, meta) in metas.iter().enumerate() {
                 listings[i].push(listing_json(res, meta.as_ref()));
             }
-            by_uri.insert(normalize_uri(&res.uri), catalog_resources.len());
+            // The URI as written (the fast path), and normalized as sunpeak looks it up.
+            by_uri.insert(res.uri.clone(), catalog_resources.len());
+            by_uri
+                .entry(normalize_uri(&res.uri))
+                .or_insert(catalog_resources.len());
             catalog_resources.push(CatalogResource::new(res, &metas));
         }
         let resources_list =
@@ -209,7 +213,10 @@ impl Catalog {
 
     /// The `resources/read` result for `uri` and a host, serialized; `None` for an unknown URI.
     pub fn read_resource(&self, uri: &str, client: Option<HostClient>) -> Option<StaticJson> {
-        let index = *self.by_uri.get(&normalize_uri(uri))?;
+        let index = match self.by_uri.get(uri) {
+            Some(index) => *index,
+            None => *self.by_uri.get(&normalize_uri(uri))?,
+        };
         let res = &self.resources[index];
         if let Some(whole) = &res.read_whole {
             return Some(whole.clone());
