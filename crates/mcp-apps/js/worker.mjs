@@ -163,14 +163,17 @@ function errorText(err) {
   return err instanceof Error ? err.message : String(err);
 }
 
-// The SDK's getParseErrorMessage.
+// The SDK's getParseErrorMessage, as npm `sunpeak start` 0.20.79 runs it (its
+// `@modelcontextprotocol/sdk ^1.29.0` resolves to 1.32.x, which formats zod issues as
+// `<message> at <dot.path[0]>` lines; 1.29 printed the issues as pretty JSON).
 function parseErrorMessage(error) {
   if (error && typeof error === 'object') {
-    if ('message' in error && typeof error.message === 'string') return error.message;
     if ('issues' in error && Array.isArray(error.issues) && error.issues.length > 0) {
-      const first = error.issues[0];
-      if (first && typeof first === 'object' && 'message' in first) return String(first.message);
+      return error.issues
+        .map((issue) => (issue?.path?.length ? `${issue.message} at ${dotPath(issue.path)}` : issue?.message))
+        .join('\n');
     }
+    if ('message' in error && typeof error.message === 'string') return error.message;
     try {
       return JSON.stringify(error);
     } catch {
@@ -178,6 +181,13 @@ function parseErrorMessage(error) {
     }
   }
   return String(error);
+}
+
+function dotPath(path) {
+  return path.reduce((acc, seg, index) => {
+    if (index === 0) return String(seg);
+    return typeof seg === 'number' ? `${acc}[${seg}]` : `${acc}.${seg}`;
+  }, '');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,7 +470,8 @@ async function executeCall(frame, controller) {
     if (!tool) throw new McpError(INVALID_PARAMS, `Tool ${name} not found`);
     let args;
     if (tool.input && tool.input.kind !== 'json') {
-      const parsed = await safeParseAsync(tool.input, frame.args);
+      // SDK 1.32 parses missing arguments as {}.
+      const parsed = await safeParseAsync(tool.input, frame.args ?? {});
       if (!parsed.success) {
         throw new McpError(
           INVALID_PARAMS,

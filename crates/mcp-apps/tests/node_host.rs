@@ -102,7 +102,7 @@ async fn loads_tools_in_file_order_and_reports_skips() {
     assert!(!host.is_ready());
 }
 
-/// Every deterministic call gives exactly what `sunpeak start` on the SDK 1.29 gives.
+/// Every deterministic call gives exactly what `sunpeak start` on the SDK 1.32 gives.
 #[tokio::test]
 async fn results_and_error_texts_match_the_sdk() {
     let (host, _app, project) = start_app().await;

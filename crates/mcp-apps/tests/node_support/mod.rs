@@ -1,5 +1,5 @@
 //! Shared by the `node_*` tests: cached npm environments (the real `@modelcontextprotocol/sdk`
-//! 1.29.0 and a chosen `zod`), throw-away projects made from `tests/fixtures/node/<name>`, a
+//! 1.32.2 (what npm sunpeak 0.20.79 resolves) and a chosen `zod`), throw-away projects made from `tests/fixtures/node/<name>`, a
 //! recording `ClientPeer`, and a capture of the host's `tracing` events.
 #![allow(dead_code)]
 
@@ -15,7 +15,7 @@ use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-pub const SDK_VERSION: &str = "1.29.0";
+pub const SDK_VERSION: &str = "1.32.2";
 
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/node")
