@@ -137,6 +137,9 @@ pub fn run(args: Args) -> Result<()> {
     for b in &builders {
         print_phases(b);
     }
+    if ours_bin.is_some() {
+        print_debug_phases(&builders[0], &work)?;
+    }
     let results = json!({
         "iterations": args.iterations,
         "warmup": args.warmup,
@@ -159,6 +162,10 @@ pub fn run(args: Args) -> Result<()> {
 
 /// Cleans the project and runs one build, failing with its output when it fails.
 fn run_once(b: &Builder, work: &Path, tag: &str) -> Result<Measurement> {
+    run_once_with(b, work, tag, &[])
+}
+
+fn run_once_with(b: &Builder, work: &Path, tag: &str, env: &[(&str, &str)]) -> Result<Measurement> {
     for sub in ["dist", ".tmp"] {
         let path = b.dir.join(sub);
         if path.exists() {
@@ -172,6 +179,7 @@ fn run_once(b: &Builder, work: &Path, tag: &str) -> Result<Measurement> {
     let m = measure::run(
         &b.program,
         &b.args,
+        env,
         &b.dir,
         &logs.join(format!("{slug}-{tag}")),
     )?;
@@ -300,6 +308,56 @@ fn print_phases(b: &Builder) {
     }
 }
 
+/// One more, unmeasured run of ours with `RUST_LOG=app_bundler=debug`, which makes the bundler
+/// log per-phase timings (bundle, CSS, total per resource) on stderr; prints those lines.
+fn print_debug_phases(ours: &Builder, work: &Path) -> Result<()> {
+    let env = [("RUST_LOG", "app_bundler=debug"), ("NO_COLOR", "1")];
+    let m = run_once_with(ours, work, "phases", &env)?;
+    let stderr = std::fs::read_to_string(&m.stderr).unwrap_or_default();
+    let lines: Vec<String> = stderr
+        .lines()
+        .map(strip_ansi)
+        .filter(|l| l.contains("_ms="))
+        .map(|l| match l.find("app_bundler") {
+            Some(at) => l[at..].to_string(),
+            None => l,
+        })
+        .collect();
+    if lines.is_empty() {
+        println!(
+            "
+{}: no phase timings under RUST_LOG=app_bundler=debug",
+            ours.name
+        );
+    } else {
+        println!(
+            "\n{} phases (RUST_LOG=app_bundler=debug, one extra unmeasured run, {:.3} s):\n  {}",
+            ours.name,
+            m.wall.as_secs_f64(),
+            lines.join("\n  ")
+        );
+    }
+    Ok(())
+}
+
+/// `line` without ANSI escape sequences (`ESC [ … letter`).
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Whether `line` contains a number directly followed by `ms` or `s` (e.g. `12ms`, `0.4 s`).
 fn has_duration(line: &str) -> bool {
     let bytes = line.as_bytes();
@@ -404,6 +462,14 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
         assert_eq!(median_u64([5, 1, 9].into_iter()), 5);
+    }
+
+    #[test]
+    fn strips_ansi() {
+        assert_eq!(
+            strip_ansi("\u{1b}[2mapp\u{1b}[0m x\u{1b}[3mbundle_ms\u{1b}[0m=1"),
+            "app xbundle_ms=1"
+        );
     }
 
     #[test]

@@ -50,8 +50,15 @@ pub struct Measurement {
     pub stderr: PathBuf,
 }
 
-/// Runs `program args…` in `dir` with stdout/stderr going to `<log_prefix>.out` / `.err`.
-pub fn run(program: &Path, args: &[&str], dir: &Path, log_prefix: &Path) -> Result<Measurement> {
+/// Runs `program args…` in `dir` with extra environment `env` and stdout/stderr going to
+/// `<log_prefix>.out` / `.err`.
+pub fn run(
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    dir: &Path,
+    log_prefix: &Path,
+) -> Result<Measurement> {
     let stdout = log_prefix.with_extension("out");
     let stderr = log_prefix.with_extension("err");
     let maxrss_file = log_prefix.with_extension("maxrss");
@@ -69,6 +76,7 @@ pub fn run(program: &Path, args: &[&str], dir: &Path, log_prefix: &Path) -> Resu
         Command::new(program)
     };
     cmd.args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(File::create(&stdout).with_context(|| format!("creating {}", stdout.display()))?)
@@ -174,6 +182,7 @@ mod tests {
         let m = run(
             Path::new("/bin/sh"),
             &["-c", "sleep 0.2 & sleep 0.2; wait"],
+            &[],
             &dir,
             &dir.join("run"),
         )?;
