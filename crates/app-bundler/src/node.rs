@@ -15,6 +15,8 @@ use crate::error::BuildError;
 
 const HELPER_SOURCE: &str = include_str!("../js/helper.mjs");
 const MARK: &str = "\u{0}sunpeak\u{0}";
+/// How long one Tailwind compilation or `resource` evaluation may take.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// The lazily started helper process, shared by all tasks of a build.
 pub(crate) struct NodeHelper {
@@ -130,7 +132,16 @@ impl NodeHelper {
             .await
             .map_err(|e| died(format!("the node process exited ({e})")))?;
         loop {
-            match running.stdout.next_line().await {
+            let next = tokio::time::timeout(REQUEST_TIMEOUT, running.stdout.next_line()).await;
+            let Ok(next) = next else {
+                // Dropping the child kills it (`kill_on_drop`).
+                *guard = None;
+                return Err(died(format!(
+                    "no answer from node within {} s (an endless loop in the evaluated code?)",
+                    REQUEST_TIMEOUT.as_secs()
+                )));
+            };
+            match next {
                 Ok(Some(l)) => {
                     if let Some(body) = l.strip_prefix(MARK) {
                         let response: Response = serde_json::from_str(body)

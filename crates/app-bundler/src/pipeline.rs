@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use oxc_resolver::{ResolveOptions, Resolver, TsconfigDiscovery};
+use tokio::sync::Semaphore;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::engine::{self, NodeTarget};
@@ -78,8 +79,7 @@ pub(crate) async fn run(
         .map_err(|e| BuildError::io("resolve", &options.project_root, e))?;
     let project = Project::discover(&root)?;
     let out_dir = root.join(&options.out_dir);
-    let staging = Staging::create(&out_dir)?;
-    let scratch = Scratch::new(&root, staging.path());
+    let scratch = Scratch::new(&root);
 
     let shared = Arc::new(Shared {
         js_resolver: js_resolver(&root),
@@ -95,6 +95,9 @@ pub(crate) async fn run(
     let (resources, tools, server) = result?;
 
     drop(scratch);
+    // The staging directory exists only from here on: an interrupted build leaves nothing
+    // behind, and Tailwind's class scanner never sees half-written output.
+    let staging = Staging::create(&out_dir)?;
     for r in &resources {
         staging.write(&format!("{0}/{0}.html", r.key), r.html.as_bytes())?;
         staging.write(&format!("{0}/{0}.json", r.key), r.json.as_bytes())?;
@@ -142,8 +145,23 @@ async fn run_tasks(
         reporter.report(Event::ResourcesStarted { count });
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    // Enough resources at once to keep every core busy while the largest one minifies, few
+    // enough that a project with dozens of resources does not hold all their graphs in memory.
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    let permits = Arc::new(Semaphore::new((2 * cores).max(4)));
     let resource_tasks: Vec<_> = (0..count)
-        .map(|index| tokio::spawn(build_resource(shared.clone(), index, tx.clone())))
+        .map(|index| {
+            let (shared, tx, permits) = (shared.clone(), tx.clone(), permits.clone());
+            tokio::spawn(async move {
+                let _permit = permits
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| BuildError::Internal {
+                        message: e.to_string(),
+                    })?;
+                build_resource(shared, index, tx).await
+            })
+        })
         .collect();
     drop(tx);
     let tool_tasks: Vec<_> = shared
@@ -439,19 +457,31 @@ async fn build_module(
     })
 }
 
-/// Where the Node helper script and modules to evaluate are written: inside the staging
-/// directory when that is inside the project (so that package imports resolve from the
-/// project's `node_modules`), else a directory in the project root. Removed when dropped.
+/// Where the Node helper script and the modules it evaluates are written (created only when
+/// Node runs): under `.cache/` of the project's nearest `node_modules` (Tailwind's scanner
+/// skips it, and package imports of evaluated modules resolve from there), else a hidden
+/// directory in the project root. Removed when dropped.
 struct Scratch {
     dir: PathBuf,
 }
 
+static SCRATCH_COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 impl Scratch {
-    fn new(root: &Path, staging: &Path) -> Scratch {
-        let dir = if staging.starts_with(root) {
-            staging.join(".sunpeak-scratch")
-        } else {
-            root.join(format!(".sunpeak-scratch-{}", std::process::id()))
+    fn new(root: &Path) -> Scratch {
+        let name = format!(
+            "sunpeak-build-{}-{}",
+            std::process::id(),
+            SCRATCH_COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        // The nearest `node_modules`, as Node's resolution would find it from the project.
+        let node_modules = root
+            .ancestors()
+            .map(|d| d.join("node_modules"))
+            .find(|d| d.is_dir());
+        let dir = match node_modules {
+            Some(node_modules) => node_modules.join(".cache").join(name),
+            None => root.join(format!(".{name}")),
         };
         Scratch { dir }
     }

@@ -39,6 +39,7 @@ impl Staging {
     }
 
     /// The staging directory.
+    #[cfg(test)]
     pub(crate) fn path(&self) -> &Path {
         &self.dir
     }
