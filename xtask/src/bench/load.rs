@@ -125,7 +125,8 @@ fn worker(
     (latencies, errors)
 }
 
-fn connect(addr: SocketAddr) -> Result<BufReader<TcpStream>> {
+/// A keep-alive connection for [`exchange`] and [`request_on`].
+pub fn connect(addr: SocketAddr) -> Result<BufReader<TcpStream>> {
     let stream = TcpStream::connect(addr)?;
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
@@ -209,10 +210,15 @@ pub type Reply = (u16, Vec<(String, String)>, Vec<u8>);
 /// Sends one request on a fresh connection and returns status, headers and body (for set-up
 /// steps such as `initialize`).
 pub fn request_once(addr: SocketAddr, request: &[u8]) -> Result<Reply> {
-    let mut stream = TcpStream::connect(addr)?;
+    let stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    stream.write_all(request)?;
-    let mut reader = BufReader::new(stream);
+    request_on(&mut BufReader::new(stream), request)
+}
+
+/// Sends one request on an open keep-alive connection (see [`connect`]) and returns status,
+/// headers and body; for set-up steps that open many sessions without a connection each.
+pub fn request_on(reader: &mut BufReader<TcpStream>, request: &[u8]) -> Result<Reply> {
+    reader.get_mut().write_all(request)?;
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let status: u16 = line
@@ -250,6 +256,9 @@ pub fn request_once(addr: SocketAddr, request: &[u8]) -> Result<Reply> {
             reader.read_line(&mut line)?;
             let size = usize::from_str_radix(line.trim(), 16).context("bad chunk size")?;
             if size == 0 {
+                // The empty line after the last chunk (no trailers are sent).
+                line.clear();
+                reader.read_line(&mut line)?;
                 break;
             }
             let start = body.len();
@@ -261,7 +270,7 @@ pub fn request_once(addr: SocketAddr, request: &[u8]) -> Result<Reply> {
     } else if let Some(length) = length {
         body.resize(length, 0);
         reader.read_exact(&mut body)?;
-    } else {
+    } else if status != 202 && status != 204 && status != 304 {
         reader.read_to_end(&mut body)?;
     }
     Ok((status, headers, body))
