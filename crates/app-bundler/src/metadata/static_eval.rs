@@ -68,9 +68,12 @@ pub(crate) struct Evaluator<'r> {
     root: &'r Path,
     resolver: &'r Resolver,
     depth: usize,
+    expr_depth: usize,
 }
 
 const MAX_DEPTH: usize = 64;
+/// Nesting of one expression (objects in arrays in objects ...); deeper goes to Node.
+const MAX_EXPR_DEPTH: usize = 256;
 
 struct Module<'m, 'a> {
     file: &'m Path,
@@ -93,6 +96,7 @@ impl<'r> Evaluator<'r> {
             root,
             resolver,
             depth: 0,
+            expr_depth: 0,
         }
     }
 
@@ -417,6 +421,17 @@ impl<'r> Evaluator<'r> {
     }
 
     fn expr(&mut self, m: &Module<'_, '_>, e: &Expression<'_>) -> Eval<JsValue> {
+        self.expr_depth += 1;
+        let result = if self.expr_depth > MAX_EXPR_DEPTH {
+            Err(self.not_static(m.file, m.text, e.span().start, "a deeply nested expression"))
+        } else {
+            self.expr_inner(m, e)
+        };
+        self.expr_depth -= 1;
+        result
+    }
+
+    fn expr_inner(&mut self, m: &Module<'_, '_>, e: &Expression<'_>) -> Eval<JsValue> {
         let e = e.get_inner_expression();
         let fail = |ev: &Self, what: &str| Err(ev.not_static(m.file, m.text, e.span().start, what));
         match e {
@@ -807,4 +822,141 @@ fn export_names(program: &Program<'_>) -> ExportNames {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    static N: AtomicU32 = AtomicU32::new(0);
+
+    /// Writes `files` into a fresh directory and evaluates `export name` of the first one.
+    fn eval(files: &[(&str, &str)], name: &str) -> Result<String, String> {
+        let dir = std::env::temp_dir().join(format!(
+            "app-bundler-eval-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        for (path, text) in files {
+            let p = dir.join(path);
+            fs::create_dir_all(p.parent().unwrap_or(&dir)).map_err(|e| e.to_string())?;
+            fs::write(&p, text).map_err(|e| e.to_string())?;
+        }
+        let resolver = Resolver::new(oxc_resolver::ResolveOptions {
+            extensions: vec![".ts".into(), ".tsx".into(), ".json".into()],
+            ..Default::default()
+        });
+        let mut ev = Evaluator::new(&dir, &resolver);
+        let result = match ev.exports_and_value(&dir.join(files[0].0), name) {
+            Ok((_, Some(Ok(v)))) => Ok(v
+                .to_json_pretty()
+                .unwrap_or_default()
+                .replace(['\n', ' '], "")),
+            Ok((_, Some(Err(EvalError::NotStatic(n))))) => Err(n.reason),
+            Ok((_, None)) => Err("no export".to_owned()),
+            Ok((_, Some(Err(EvalError::Syntax(d))))) | Err(EvalError::Syntax(d)) => {
+                Err(format!("syntax: {}", d[0]))
+            }
+            Err(EvalError::NotStatic(n)) => Err(n.reason),
+        };
+        let _ = fs::remove_dir_all(&dir);
+        result
+    }
+
+    #[test]
+    fn literals_constants_and_operators() {
+        let src = "const A = 'a'; const N = 2;\n\
+            export const resource = { s: `${A}-${N * 3}`, n: -1.5e-7, b: !0, u: undefined, \
+            x: null ?? 'd', arr: [1, , ...[A]], 'q': 1 as const, c: (N > 1 ? 1 : 2) satisfies number };";
+        // `>` is not evaluated statically: goes to Node.
+        assert!(eval(&[("a.ts", src)], "resource").is_err());
+        let src = "const A = 'a'; const N = 2;\n\
+            export const resource = { s: `${A}-${N * 3}`, n: -1.5e-7, b: !0, u: undefined, \
+            x: null ?? 'd', arr: [1, , ...[A]], 'q': 1 as const, len: [1,2].length };";
+        assert_eq!(
+            eval(&[("a.ts", src)], "resource"),
+            Ok(
+                r#"{"s":"a-6","n":-1.5e-7,"b":true,"x":"d","arr":[1,null,"a"],"q":1,"len":2}"#
+                    .to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn integer_keys_come_first_like_javascript() {
+        let src = "export const resource = { b: 1, 10: 2, 2: 3, a: 4, ...{ b: 5 } };";
+        assert_eq!(
+            eval(&[("a.ts", src)], "resource"),
+            Ok(r#"{"2":3,"10":2,"b":5,"a":4}"#.to_owned())
+        );
+    }
+
+    #[test]
+    fn imports_reexports_namespaces_and_json() {
+        let files = [
+            (
+                "r.tsx",
+                "import { X as Y } from './c';\nimport * as ns from './c';\nimport d from './d.json';\nimport def from './c';\n\
+                 export const resource = { y: Y, z: ns.Z, d: d.k, def, deep: ns.OBJ.inner[1] };",
+            ),
+            (
+                "c.ts",
+                "export { X } from './x';\nexport * from './z';\nexport const OBJ = { inner: [0, 'i'] };\nexport default 7;",
+            ),
+            ("x.ts", "export const X = 'x';"),
+            ("z.ts", "const Z = 'z'; export { Z };"),
+            ("d.json", "{ \"k\": [true] }"),
+        ];
+        assert_eq!(
+            eval(&files, "resource"),
+            Ok(r#"{"y":"x","z":"z","d":[true],"def":7,"deep":"i"}"#.to_owned())
+        );
+    }
+
+    #[test]
+    fn calls_packages_and_cycles_are_not_static() {
+        let call = eval(
+            &[(
+                "a.ts",
+                "const f = () => 1;\nexport const resource = { a: f() };",
+            )],
+            "resource",
+        );
+        assert!(call.is_err_and(|r| r.contains("the call `f()`") && r.contains("a.ts:2:")));
+        let pkg = eval(
+            &[(
+                "a.ts",
+                "import { Z } from 'zod';\nexport const resource = { Z };",
+            )],
+            "resource",
+        );
+        assert!(pkg.is_err_and(|r| r.contains("\"zod\"")));
+        let cycle = eval(
+            &[(
+                "a.ts",
+                "const A = B; const B = A;\nexport const resource = { A };",
+            )],
+            "resource",
+        );
+        assert!(cycle.is_err());
+        let deep = format!(
+            "export const resource = {}1{};",
+            "[".repeat(400),
+            "]".repeat(400)
+        );
+        assert!(eval(&[("a.ts", &deep)], "resource").is_err_and(|r| r.contains("deeply nested")));
+    }
+
+    #[test]
+    fn syntax_errors_and_missing_exports() {
+        assert!(
+            eval(&[("a.ts", "export const resource = {;")], "resource")
+                .is_err_and(|r| r.starts_with("syntax: a.ts:1:"))
+        );
+        assert_eq!(
+            eval(&[("a.ts", "export const other = 1;")], "resource"),
+            Err("no export".to_owned())
+        );
+    }
 }
