@@ -24,6 +24,9 @@ const CLIENT_RESOURCE_TEXT: &str = "This is the content of the static text resou
 /// conformance CLI's `--expected-failures` format). Used only when the file exists.
 const STATELESS_EXPECTED_FAILURES: &str = ".ci/conformance-stateless-expected-failures.yml";
 
+/// The binary of `examples/conformance-server`.
+pub const SERVER_BIN: &str = "conformance-server";
+
 /// Which server the step runs against.
 #[derive(Debug, Clone, Copy)]
 pub enum Target {
@@ -33,8 +36,9 @@ pub enum Target {
     Reference,
 }
 
-/// Runs every conformance sub-step, recording each in `report`.
-pub fn run(report: &mut Report, target: Target, work: &Path) -> Result<()> {
+/// Runs every conformance sub-step, recording each in `report`. `built` is the conformance
+/// server from the workspace build of the test step, if that ran.
+pub fn run(report: &mut Report, target: Target, built: Option<PathBuf>, work: &Path) -> Result<()> {
     let shared = paths::shared_dir()?;
     let tools = shared.join("tools");
 
@@ -54,12 +58,18 @@ pub fn run(report: &mut Report, target: Target, work: &Path) -> Result<()> {
 
     let mut server_bin = None;
     if matches!(target, Target::Ours) {
-        report.step("conformance: build server", || {
-            let bin = proc::cargo_build_bin("conformance-server", "conformance-server", true)?;
-            let note = bin.display().to_string();
-            server_bin = Some(bin);
-            Ok(note)
-        })?;
+        match built {
+            Some(bin) => server_bin = Some(bin),
+            None => report.step("conformance: build server", || {
+                let mut bins = proc::cargo_build_workspace(&[SERVER_BIN])?;
+                let bin = bins
+                    .remove(SERVER_BIN)
+                    .context("no conformance-server binary")?;
+                let note = bin.display().to_string();
+                server_bin = Some(bin);
+                Ok(note)
+            })?,
+        }
     }
 
     let start_server = |report: &mut Report, stateless: bool| -> Result<(Server, String)> {

@@ -4,6 +4,7 @@
 //! (SIGTERM, then SIGKILL) when their [`Server`] handle is dropped, so that no process outlives
 //! the step that started it, whether the step passed or failed.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -111,6 +112,56 @@ pub fn cargo_build_bin(package: &str, bin: &str, release: bool) -> Result<PathBu
         .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == bin)
         .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
         .with_context(|| format!("`{}` did not report the {bin} executable", show(&cmd)))
+}
+
+/// `cargo build --workspace --release --all-targets`: everything `cargo test --workspace
+/// --release` compiles, with the same dependency features (dev-dependencies included), plus the
+/// real binaries. Returns the executables of the binaries named in `bins`, by name.
+///
+/// Building one package with `-p` resolves dependency features for that package alone and so
+/// recompiles dozens of shared crates; building the binaries this way reuses the test build.
+pub fn cargo_build_workspace(bins: &[&str]) -> Result<HashMap<String, PathBuf>> {
+    let mut cmd = Command::new(paths::cargo());
+    cmd.current_dir(paths::workspace_root()).args([
+        "build",
+        "--workspace",
+        "--release",
+        "--all-targets",
+        "--message-format=json-render-diagnostics",
+    ]);
+    println!("$ {}", show(&cmd));
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("could not start `{}`", show(&cmd)))?;
+    if !out.status.success() {
+        bail!("`{}` failed ({})", show(&cmd), out.status);
+    }
+    let mut found = HashMap::new();
+    for msg in String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+    {
+        let name = msg["target"]["name"].as_str().unwrap_or_default();
+        let is_bin = msg["target"]["kind"]
+            .as_array()
+            .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"));
+        if msg["reason"] == "compiler-artifact"
+            && is_bin
+            && msg["profile"]["test"] == false
+            && bins.contains(&name)
+            && let Some(exe) = msg["executable"].as_str()
+        {
+            found.insert(name.to_string(), PathBuf::from(exe));
+        }
+    }
+    for bin in bins {
+        if !found.contains_key(*bin) {
+            bail!("`{}` did not report the {bin} executable", show(&cmd));
+        }
+    }
+    Ok(found)
 }
 
 /// A free TCP port on 127.0.0.1 (bound and released; the window for a race is tiny, and a

@@ -3,14 +3,16 @@
 //! 1. `fmt`: `cargo fmt --all -- --check`
 //! 2. `clippy`: `cargo clippy --workspace --all-targets --keep-going -- -D warnings`
 //! 3. `doc`: `cargo doc --workspace --no-deps --keep-going` with `RUSTDOCFLAGS=-D warnings`
-//! 4. `test`: `cargo test --workspace --release` (unit, integration and end-to-end tests; release
-//!    so that CI compiles the workspace once for the tests and the servers they start)
+//! 4. `test`: `cargo build --workspace --release --all-targets` (the test build plus the real
+//!    binaries, with one set of dependency features), then `cargo test --workspace --release`
+//!    (unit, integration and end-to-end tests) with `SUNPEAK_BIN` pointing at that build
 //! 5. `conformance`: the conformance server against the official MCP conformance suite and the
 //!    TypeScript and Python SDK clients, stateful and stateless (see `conformance.rs`)
 //!
 //! Then a summary of every step with its duration.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -34,6 +36,9 @@ pub enum Step {
     /// The conformance suite and SDK clients against the conformance server.
     Conformance,
 }
+
+/// The `sunpeak` binary (package `sunpeak-cli`).
+const SUNPEAK_BIN: &str = "sunpeak";
 
 const ALL_STEPS: [Step; 5] = [
     Step::Fmt,
@@ -94,7 +99,9 @@ pub fn run(args: TestArgs) -> Result<()> {
     result
 }
 
-fn run_steps(args: &TestArgs, report: &mut Report, work: &std::path::Path) -> Result<()> {
+fn run_steps(args: &TestArgs, report: &mut Report, work: &Path) -> Result<()> {
+    // Binaries from the workspace build of the test step, by name.
+    let built = &mut HashMap::new();
     for step in ALL_STEPS {
         if !args.wants(step) {
             continue;
@@ -131,7 +138,13 @@ fn run_steps(args: &TestArgs, report: &mut Report, work: &std::path::Path) -> Re
                 .context("the docs have warnings (RUSTDOCFLAGS=-D warnings)")?;
                 Ok(String::new())
             })?,
-            Step::Test => report.step("test", cargo_test)?,
+            Step::Test => {
+                report.step("build (release, all targets)", || {
+                    *built = proc::cargo_build_workspace(&[SUNPEAK_BIN, conformance::SERVER_BIN])?;
+                    Ok(String::new())
+                })?;
+                report.step("test", || cargo_test(built.get(SUNPEAK_BIN)))?;
+            }
             Step::Conformance => {
                 let target = if args.conformance_reference {
                     println!("\nconformance: against the REFERENCE fixture server, not ours");
@@ -139,18 +152,28 @@ fn run_steps(args: &TestArgs, report: &mut Report, work: &std::path::Path) -> Re
                 } else {
                     Target::Ours
                 };
-                conformance::run(report, target, work)?;
+                let server = built.get(conformance::SERVER_BIN).cloned();
+                conformance::run(report, target, server, work)?;
             }
         }
     }
     Ok(())
 }
 
-/// `cargo test --workspace --release`, counting the results of every test binary.
-fn cargo_test() -> Result<String> {
+/// `cargo test --workspace --release`, counting the results of every test binary. The
+/// end-to-end tests get the `sunpeak` binary just built (`SUNPEAK_BIN`) unless one is set, so
+/// that they do not build it again with other dependency features.
+fn cargo_test(sunpeak: Option<&PathBuf>) -> Result<String> {
     let mut totals = [0u64; 3]; // passed, failed, ignored
     let mut binaries = 0;
-    proc::run_tee(cargo().args(["test", "--workspace", "--release"]), |line| {
+    let mut cmd = cargo();
+    cmd.args(["test", "--workspace", "--release"]);
+    if let Some(bin) = sunpeak
+        && std::env::var_os("SUNPEAK_BIN").is_none()
+    {
+        cmd.env("SUNPEAK_BIN", bin);
+    }
+    proc::run_tee(&mut cmd, |line| {
         if let Some(counts) = parse_test_result(line) {
             binaries += 1;
             for (total, count) in totals.iter_mut().zip(counts) {
