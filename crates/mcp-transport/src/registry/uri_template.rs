@@ -59,8 +59,12 @@ impl UriTemplate {
         Some(Self { parts })
     }
 
-    /// Matches a URI; the variables on success.
+    /// Matches a URI; the variables on success. URIs longer than 8 KiB never match (the
+    /// backtracking matcher must stay cheap on hostile input).
     pub(crate) fn matches(&self, uri: &str) -> Option<BTreeMap<String, String>> {
+        if uri.len() > 8 * 1024 {
+            return None;
+        }
         let mut vars = BTreeMap::new();
         if match_parts(&self.parts, uri, &mut vars) {
             Some(vars)

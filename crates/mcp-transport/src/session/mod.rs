@@ -7,7 +7,8 @@
 pub(crate) mod id;
 pub(crate) mod state;
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,16 +17,74 @@ use state::{Clock, Session};
 
 /// The live sessions.
 pub(crate) struct SessionStore {
-    map: Mutex<HashMap<Arc<str>, Arc<Session>>>,
+    inner: Mutex<Inner>,
     cap: usize,
     idle_ms: u64,
     pub(crate) clock: Clock,
 }
 
+/// The map, and a min-heap of `(last activity, id)` for LRU eviction.
+///
+/// Heap keys are lower bounds: a request only touches the session (an atomic store), not the
+/// heap. Eviction pops the smallest key and re-pushes it with the session's real activity
+/// time until the popped key is exact; that session is then the least recently used one. So
+/// requests pay nothing, and eviction costs O(log n) amortized. Entries of removed sessions
+/// are skipped, and the heap is rebuilt when they pile up.
+struct Inner {
+    map: HashMap<Arc<str>, Arc<Session>>,
+    lru: BinaryHeap<Reverse<(u64, Arc<str>)>>,
+}
+
+impl Inner {
+    fn compact(&mut self) {
+        if self.lru.len() > 2 * self.map.len() + 64 {
+            self.lru = self
+                .map
+                .values()
+                .map(|s| Reverse((s.last_active(), Arc::clone(&s.id))))
+                .collect();
+        }
+    }
+
+    /// Removes the least recently used idle session, or the least recently used one when
+    /// every session is busy.
+    fn evict_lru(&mut self) -> Option<Arc<Session>> {
+        let mut busy = Vec::new();
+        let victim = loop {
+            let Some(Reverse((key, id))) = self.lru.pop() else {
+                break None;
+            };
+            let Some(s) = self.map.get(&id) else { continue };
+            let real = s.last_active();
+            if real > key {
+                self.lru.push(Reverse((real, id)));
+                continue;
+            }
+            if s.is_busy() {
+                busy.push((key, id));
+                continue;
+            }
+            break Some(id);
+        };
+        let victim = match victim {
+            Some(v) => Some(v),
+            None if !busy.is_empty() => Some(busy.remove(0).1),
+            None => None,
+        };
+        for (key, id) in busy {
+            self.lru.push(Reverse((key, id)));
+        }
+        victim.and_then(|id| self.map.remove(&id))
+    }
+}
+
 impl SessionStore {
     pub(crate) fn new(cap: usize, idle: Duration) -> Self {
         Self {
-            map: Mutex::new(HashMap::new()),
+            inner: Mutex::new(Inner {
+                map: HashMap::new(),
+                lru: BinaryHeap::new(),
+            }),
             cap: cap.max(1),
             idle_ms: u64::try_from(idle.as_millis()).unwrap_or(u64::MAX),
             clock: Clock(std::time::Instant::now()),
@@ -44,13 +103,14 @@ impl SessionStore {
     /// (and returned as the second value so the caller can log it).
     pub(crate) fn get(&self, id: &str) -> (Option<Arc<Session>>, Option<Arc<Session>>) {
         let now = self.now_ms();
-        let mut map = lock(&self.map);
-        let Some(s) = map.get(id) else {
+        let mut inner = lock(&self.inner);
+        let Some(s) = inner.map.get(id) else {
             return (None, None);
         };
         if self.is_expired(s, now) {
-            let s = map.remove(id);
-            drop(map);
+            let s = inner.map.remove(id);
+            inner.compact();
+            drop(inner);
             if let Some(s) = &s {
                 s.close();
             }
@@ -63,21 +123,18 @@ impl SessionStore {
     /// Adds a session; at the cap, first evicts the least recently used idle session (or, if
     /// none is idle, the least recently used one), which is returned closed.
     pub(crate) fn insert(&self, session: Arc<Session>) -> Option<Arc<Session>> {
-        let mut map = lock(&self.map);
-        let mut evicted = None;
-        if map.len() >= self.cap {
-            let victim = map
-                .values()
-                .filter(|s| !s.is_busy())
-                .min_by_key(|s| s.last_active())
-                .or_else(|| map.values().min_by_key(|s| s.last_active()))
-                .map(|s| Arc::clone(&s.id));
-            if let Some(v) = victim {
-                evicted = map.remove(&v);
-            }
-        }
-        map.insert(Arc::clone(&session.id), session);
-        drop(map);
+        let mut inner = lock(&self.inner);
+        let evicted = if inner.map.len() >= self.cap {
+            inner.evict_lru()
+        } else {
+            None
+        };
+        inner
+            .lru
+            .push(Reverse((session.last_active(), Arc::clone(&session.id))));
+        inner.map.insert(Arc::clone(&session.id), session);
+        inner.compact();
+        drop(inner);
         if let Some(s) = &evicted {
             s.close();
         }
@@ -86,7 +143,10 @@ impl SessionStore {
 
     /// Removes and closes a session.
     pub(crate) fn remove(&self, id: &str) -> Option<Arc<Session>> {
-        let s = lock(&self.map).remove(id);
+        let mut inner = lock(&self.inner);
+        let s = inner.map.remove(id);
+        inner.compact();
+        drop(inner);
         if let Some(s) = &s {
             s.close();
         }
@@ -96,14 +156,19 @@ impl SessionStore {
     /// Removes and closes every idle-expired session.
     pub(crate) fn sweep(&self) -> Vec<Arc<Session>> {
         let now = self.now_ms();
-        let mut map = lock(&self.map);
-        let expired: Vec<Arc<str>> = map
+        let mut inner = lock(&self.inner);
+        let expired: Vec<Arc<str>> = inner
+            .map
             .values()
             .filter(|s| self.is_expired(s, now))
             .map(|s| Arc::clone(&s.id))
             .collect();
-        let removed: Vec<Arc<Session>> = expired.iter().filter_map(|id| map.remove(id)).collect();
-        drop(map);
+        let removed: Vec<Arc<Session>> = expired
+            .iter()
+            .filter_map(|id| inner.map.remove(id))
+            .collect();
+        inner.compact();
+        drop(inner);
         for s in &removed {
             s.close();
         }
@@ -112,7 +177,10 @@ impl SessionStore {
 
     /// Removes and closes every session.
     pub(crate) fn drain(&self) -> Vec<Arc<Session>> {
-        let all: Vec<Arc<Session>> = lock(&self.map).drain().map(|(_, s)| s).collect();
+        let mut inner = lock(&self.inner);
+        let all: Vec<Arc<Session>> = inner.map.drain().map(|(_, s)| s).collect();
+        inner.lru.clear();
+        drop(inner);
         for s in &all {
             s.close();
         }
@@ -120,12 +188,12 @@ impl SessionStore {
     }
 
     pub(crate) fn len(&self) -> usize {
-        lock(&self.map).len()
+        lock(&self.inner).map.len()
     }
 
     /// A snapshot of the live sessions.
     pub(crate) fn all(&self) -> Vec<Arc<Session>> {
-        lock(&self.map).values().cloned().collect()
+        lock(&self.inner).map.values().cloned().collect()
     }
 
     /// How often the sweeper should run for this idle timeout.
@@ -169,6 +237,46 @@ mod tests {
         assert_eq!(store.len(), 2);
         assert!(store.get("a").0.is_some());
         assert!(store.get("b").0.is_none());
+    }
+
+    #[test]
+    fn exact_lru_among_many_with_stale_heap_entries() {
+        let store = SessionStore::new(50, Duration::from_secs(60));
+        let all: Vec<_> = (0..50).map(|i| session(&store, &format!("s{i}"))).collect();
+        for (i, s) in all.iter().enumerate() {
+            s.touch(i as u64 * 10);
+            store.insert(s.clone());
+        }
+        // Touch every session but s7, in reverse: s7 (t=70) is now the least recent.
+        for (i, s) in all.iter().enumerate() {
+            if i != 7 {
+                s.touch(10_000 - i as u64);
+            }
+        }
+        // Removed sessions leave stale heap entries behind.
+        store.remove("s3");
+        let fresh = |id: &str| {
+            let s = session(&store, id);
+            s.touch(20_000);
+            s
+        };
+        assert!(store.insert(fresh("x")).is_none());
+        let evicted = store.insert(fresh("y")).unwrap();
+        assert_eq!(&*evicted.id, "s7");
+        let evicted = store.insert(fresh("z")).unwrap();
+        // Next least recent: s49 (touched at 10_000 - 49).
+        assert_eq!(&*evicted.id, "s49");
+        assert_eq!(store.len(), 50);
+    }
+
+    #[test]
+    fn heap_is_compacted() {
+        let store = SessionStore::new(10_000, Duration::from_secs(60));
+        for i in 0..1000 {
+            store.insert(session(&store, &format!("s{i}")));
+            store.remove(&format!("s{i}"));
+        }
+        assert!(lock(&store.inner).lru.len() <= 64 + 1);
     }
 
     #[test]
