@@ -161,6 +161,14 @@ async fn row_batch_rejected_at_2025_11_25_accepted_at_2025_03_26() {
         .collect();
     ids.sort();
     assert_eq!(ids, vec![9, 10]);
+    // Batches are bounded.
+    let huge: Vec<_> = (0..1001).map(|i| rpc(i, "ping", json!({}))).collect();
+    let r = post(s.addr, json!(huge))
+        .header("mcp-session-id", &old)
+        .send()
+        .await;
+    assert_eq!(r.status, 400);
+    assert_rpc_error(&r, -32600);
     // A batch of notifications only: 202.
     let r = post(s.addr, json!([{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":1}}]))
         .header("mcp-session-id", &old)

@@ -27,6 +27,9 @@ use crate::session::state::{ClientInfo, Session};
 use crate::sse::body::{SseBody, StreamGuard};
 use crate::sse::encode;
 
+/// The most messages one batch may hold (each request costs a future and a token).
+const MAX_BATCH: usize = 1000;
+
 pub(super) async fn handle<B>(engine: &Arc<Engine>, req: Incoming, body: B) -> Response<McpBody>
 where
     B: Body + Send + 'static,
@@ -179,6 +182,13 @@ fn reject_batch(
     version: ProtocolVersion,
     sid: Option<&str>,
 ) -> Option<Response<McpBody>> {
+    if messages.messages().len() > MAX_BATCH {
+        let e = McpError::invalid_request(format!(
+            "Invalid Request: a batch may hold at most {MAX_BATCH} messages"
+        ));
+        logging::transport_error(sid, &e.message);
+        return Some(errors::rpc_error(StatusCode::BAD_REQUEST, &e));
+    }
     if messages.is_batch() && !version.allows_batching() {
         let e = McpError::invalid_request(format!(
             "Invalid Request: JSON-RPC batches are not supported at protocol version {version}"
