@@ -43,7 +43,19 @@ pub fn run(
     let measure_from = Instant::now() + warmup;
     let mut threads = Vec::with_capacity(concurrency);
     for index in 0..concurrency {
-        let bytes = request(index).with_context(|| format!("preparing connection {index}"))?;
+        // Set-up requests (a session per connection) may be refused by a loaded server: retry.
+        let mut attempt = 0;
+        let bytes = loop {
+            match request(index) {
+                Ok(bytes) => break bytes,
+                Err(err) if attempt < 5 => {
+                    attempt += 1;
+                    eprintln!("preparing connection {index}: {err:#}; retrying");
+                    std::thread::sleep(Duration::from_millis(200 * attempt));
+                }
+                Err(err) => return Err(err.context(format!("preparing connection {index}"))),
+            }
+        };
         let stop = stop.clone();
         threads.push(std::thread::spawn(move || {
             worker(addr, bytes, measure_from, stop)

@@ -206,6 +206,11 @@ pub fn run(args: Args) -> Result<()> {
     }
     let ours_start = median(&mut startup[0]);
     let sunpeak_start = median(&mut startup[1]);
+    println!(
+        "start to healthy (median): ours {:.0} ms, sunpeak {:.0} ms",
+        ms(ours_start),
+        ms(sunpeak_start)
+    );
     results["startup"] = json!({"ours_ms": ms(ours_start), "sunpeak_ms": ms(sunpeak_start)});
 
     // Idle RSS and RSS after N sessions (stateful).
@@ -219,6 +224,15 @@ pub fn run(args: Args) -> Result<()> {
         std::thread::sleep(Duration::from_secs(1));
         let after = rss::process_kib(server.pid()).unwrap_or(0);
         let after_tree = rss::tree_kib(server.pid());
+        println!(
+            "{}: idle RSS {} (tree {}), after {} sessions {} (tree {})",
+            side.name(),
+            mib(idle),
+            mib(idle_tree),
+            args.sessions,
+            mib(after),
+            mib(after_tree)
+        );
         memory.push((side, idle, idle_tree, after, after_tree));
         results["memory"][side.name()] = json!({
             "idle_kib": idle, "idle_tree_kib": idle_tree,
@@ -240,11 +254,28 @@ pub fn run(args: Args) -> Result<()> {
                         continue;
                     }
                     for &concurrency in &args.concurrency {
-                        let factory = (scenario.make)(server.addr, stateless)?;
-                        let result = load::run(server.addr, concurrency, warmup, duration, factory)
-                            .with_context(|| {
-                                format!("{} {} {mode} c={concurrency}", side.name(), scenario.name)
-                            })?;
+                        let result = (scenario.make)(server.addr, stateless).and_then(|factory| {
+                            load::run(server.addr, concurrency, warmup, duration, factory)
+                        });
+                        let result = match result {
+                            Ok(result) => result,
+                            Err(err) => {
+                                // Recorded as 0 req/s; the run goes on with the next scenario.
+                                println!(
+                                    "{:8} {:10} {:28} c={:<3} FAILED: {err:#}",
+                                    side.name(),
+                                    mode,
+                                    scenario.name,
+                                    concurrency
+                                );
+                                LoadResult {
+                                    rps: 0.0,
+                                    p50: Duration::ZERO,
+                                    p99: Duration::ZERO,
+                                    errors: u64::MAX,
+                                }
+                            }
+                        };
                         println!(
                             "{:8} {:10} {:28} c={:<3} {:>9.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms  errors {}",
                             side.name(),
@@ -566,7 +597,10 @@ fn open_sessions(addr: SocketAddr, count: usize) -> Result<()> {
 /// Builds our binary, prepares and builds the two template copies.
 fn prepare(args: &Args) -> Result<Setup> {
     let bin = match &args.bin {
-        Some(bin) => bin.clone(),
+        // Absolute: the servers run in the template copies.
+        Some(bin) => bin
+            .canonicalize()
+            .with_context(|| format!("--bin {}", bin.display()))?,
         None => proc::cargo_build_bin("sunpeak-cli", "sunpeak", true)?,
     };
     let work = args
