@@ -491,6 +491,35 @@ fn resources_render_like_sunpeak_in_chromium() {
             only.len()
         );
     }
+    let _ = writeln!(
+        report,
+        "\n| resource | HTML bytes sunpeak / ours | HTML minus decoded CSS, sunpeak / ours | inline CSS |\n|---|---|---|---|"
+    );
+    for (key, ref_path) in html_files(&f.reference) {
+        let our_path = f.ours.join("dist").join(&key).join(format!("{key}.html"));
+        let (a, b) = (
+            std::fs::read_to_string(&ref_path).unwrap_or_default(),
+            std::fs::read_to_string(&our_path).unwrap_or_default(),
+        );
+        let (css_a, css_b) = (injected_css(&a), injected_css(&b));
+        let css = match (&css_a, &css_b) {
+            (Some(x), Some(y)) if x == y => format!("identical ({} bytes)", x.len()),
+            (Some(x), Some(y)) => format!("differs ({} / {} bytes)", x.len(), y.len()),
+            _ => "not found in one of them".to_string(),
+        };
+        let js = |html: &str, css: &Option<String>| {
+            html.len()
+                .saturating_sub(css.as_ref().map_or(0, |c| c.len()))
+        };
+        let _ = writeln!(
+            report,
+            "| {key} | {} / {} | ~{} / ~{} | {css} |",
+            a.len(),
+            b.len(),
+            js(&a, &css_a),
+            js(&b, &css_b)
+        );
+    }
     if !notes.is_empty() {
         let _ = writeln!(
             report,
@@ -514,6 +543,16 @@ fn resources_render_like_sunpeak_in_chromium() {
         report_path.display(),
         failures.join("\n")
     );
+}
+
+/// The CSS that sunpeak's injection prefix puts into a `<style>` element
+/// (`s.textContent=<JSON string>`), decoded.
+fn injected_css(html: &str) -> Option<String> {
+    let start = html.find("s.textContent=")? + "s.textContent=".len();
+    serde_json::Deserializer::from_str(&html[start..])
+        .into_iter::<String>()
+        .next()?
+        .ok()
 }
 
 /// `messages` with consecutive repeats collapsed.
