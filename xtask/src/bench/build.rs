@@ -95,15 +95,10 @@ pub fn run(args: Args) -> Result<()> {
         runs: Vec::new(),
     });
 
+    let load_before = load_average();
     println!(
-        "machine: {} CPUs, load average {}",
-        thread_count(),
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
+        "machine: {} CPUs, load average {load_before}",
+        thread_count()
     );
     for b in &builders {
         for i in 0..args.warmup {
@@ -134,6 +129,17 @@ pub fn run(args: Args) -> Result<()> {
     }
     let table = summary(&builders, args.iterations);
     println!("\n{table}");
+    let load_after = load_average();
+    let busiest = [&load_before, &load_after]
+        .iter()
+        .filter_map(|l| l.split_whitespace().next()?.parse::<f64>().ok())
+        .fold(0.0, f64::max);
+    if busiest > thread_count() as f64 {
+        println!(
+            "WARNING: the machine was busy (load average {load_before} before, {load_after} after, {} CPUs): wall times are inflated; the CPU-time ratio is the steadier figure",
+            thread_count()
+        );
+    }
     for b in &builders {
         print_phases(b);
     }
@@ -141,6 +147,8 @@ pub fn run(args: Args) -> Result<()> {
         print_debug_phases(&builders[0], &work)?;
     }
     let results = json!({
+        "load_average_before": load_before,
+        "load_average_after": load_after,
         "iterations": args.iterations,
         "warmup": args.warmup,
         "sample_interval_ms": measure::SAMPLE_EVERY.as_millis() as u64,
@@ -419,6 +427,16 @@ fn mib(kib: u64) -> f64 {
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// The 1, 5 and 15 minute load averages, as `/proc/loadavg` prints them.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn thread_count() -> usize {
