@@ -283,11 +283,11 @@ async fn build_resource(
     let template = project.entry_template.as_deref().unwrap_or_default();
     let entry_code = project::resource_entry(project, template, r);
     let entry_id = root.join(".tmp").join(format!("index-{}.tsx", r.key));
-    let bundle = engine::bundle_browser(root, &entry_id, entry_code)
+    let bundle = engine::bundle_browser(root, &entry_id, entry_code.clone())
         .await
         .map_err(|diagnostics| BuildError::Bundle {
             target: target(),
-            diagnostics,
+            diagnostics: in_template(diagnostics, &relative_to(root, &entry_id), &entry_code),
         })?;
 
     let bundled = started.elapsed();
@@ -336,6 +336,24 @@ async fn build_resource(
         json,
         evaluated_with_node,
     })
+}
+
+/// Problems in the generated entry are reported against `src/index-resource.tsx`: the
+/// placeholders are one-line comments replaced by one-line statements, so lines match. The
+/// shown line is the generated one, so that the caret is right.
+fn in_template(mut diagnostics: Vec<Diagnostic>, entry: &Path, code: &str) -> Vec<Diagnostic> {
+    let shown = entry.to_string_lossy();
+    for d in &mut diagnostics {
+        d.message = d.message.replace(shown.as_ref(), "src/index-resource.tsx");
+        if let Some(loc) = d.location.as_mut().filter(|l| l.file == entry) {
+            loc.file = PathBuf::from("src/index-resource.tsx");
+            loc.line_text = code
+                .lines()
+                .nth(loc.line.saturating_sub(1) as usize)
+                .map(str::to_owned);
+        }
+    }
+    diagnostics
 }
 
 async fn compile_css(shared: &Shared, key: &str, files: &[PathBuf]) -> Result<String, BuildError> {

@@ -267,3 +267,26 @@ fn computed_resource_that_throws_reports_the_exception() {
         "Failed to evaluate the \"resource\" export of src/resources/data/data.tsx: Error: no domain for you"
     );
 }
+
+#[test]
+fn problems_in_the_entry_template_point_at_it() {
+    let ws = Workspace::new();
+    let project = ws.project("json-import");
+    let template = project.join("src/index-resource.tsx");
+    let text = read(&template).replace(
+        "import '../src/styles/globals.css';",
+        "import '../src/styles/globals.css';\nimport '../src/styles/nope.css';",
+    );
+    fs::write(&template, text).expect("write");
+    let (_, message) = build_err(&project);
+    assert!(
+        message.starts_with(
+            "Failed to build data:\nsrc/index-resource.tsx:2:8: Could not resolve '../src/styles/nope.css' in src/index-resource.tsx\n"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("\n 2 | import '../src/styles/nope.css';\n"),
+        "{message}"
+    );
+}
