@@ -12,6 +12,10 @@
 //! and, on a fresh stateful server, the resident memory of `--sessions` idle sessions
 //! (`initialize` + `notifications/initialized`, then nothing): `VmRSS` before and after.
 //!
+//! With `--rmcp`, the official Rust SDK (rmcp, `xtask/bench-rmcp`, its own workspace) serves
+//! the same tool in both modes and runs the same MCP scenarios and memory measurement
+//! (product.md 4: with Rust-defined tools, at least rmcp's throughput on the same calls).
+//!
 //! With `--rounds N` every server is restarted per round and the report shows the median of
 //! the rounds. Results: a Markdown table on stdout, `<target>/bench-transport/results.md` and
 //! `results.json`. Goals (product.md 4): `tools/list` at least half the hello-world rate,
@@ -22,7 +26,7 @@ mod process;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,6 +65,13 @@ pub struct Args {
     /// The hello-world server [default: `cargo build --release -p xtask --bin bench-hello`].
     #[arg(long)]
     pub hello_bin: Option<PathBuf>,
+    /// Also measure the official Rust SDK (rmcp) serving the same tool (`xtask/bench-rmcp`, built
+    /// on first use with `cargo build --release`; not part of the workspace).
+    #[arg(long)]
+    pub rmcp: bool,
+    /// A prebuilt `bench-rmcp` binary (implies `--rmcp`).
+    #[arg(long)]
+    pub rmcp_bin: Option<PathBuf>,
     /// Where logs and results go [default: `$CARGO_TARGET_DIR/bench-transport` or `target/bench-transport`].
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
@@ -72,6 +83,8 @@ enum Target {
     Hello,
     Stateful,
     Stateless,
+    RmcpStateful,
+    RmcpStateless,
 }
 
 impl Target {
@@ -80,7 +93,42 @@ impl Target {
             Target::Hello => "hyper",
             Target::Stateful => "stateful",
             Target::Stateless => "stateless",
+            Target::RmcpStateful => "rmcp stateful",
+            Target::RmcpStateless => "rmcp stateless",
         }
+    }
+
+    fn is_stateful(self) -> bool {
+        matches!(self, Target::Stateful | Target::RmcpStateful)
+    }
+
+    /// Our server in the same mode, for rmcp's rows.
+    fn ours(self) -> Option<Target> {
+        match self {
+            Target::RmcpStateful => Some(Target::Stateful),
+            Target::RmcpStateless => Some(Target::Stateless),
+            _ => None,
+        }
+    }
+}
+
+/// The servers of one round (rmcp's only with `--rmcp`).
+struct Servers {
+    hello: Process,
+    stateful: Process,
+    stateless: Process,
+    rmcp: Option<(Process, Process)>,
+}
+
+impl Servers {
+    fn addr(&self, target: Target) -> Option<SocketAddr> {
+        Some(match target {
+            Target::Hello => self.hello.addr,
+            Target::Stateful => self.stateful.addr,
+            Target::Stateless => self.stateless.addr,
+            Target::RmcpStateful => self.rmcp.as_ref()?.0.addr,
+            Target::RmcpStateless => self.rmcp.as_ref()?.1.addr,
+        })
     }
 }
 
@@ -94,6 +142,7 @@ struct Scenario {
 }
 
 const HELLO: &str = "hello world (GET /)";
+const INIT_SESSION: &str = "initialize (new session each)";
 
 fn scenarios() -> Vec<Scenario> {
     let s = |name, target, mcp, make| Scenario {
@@ -110,7 +159,9 @@ fn scenarios() -> Vec<Scenario> {
             Ok(fixed(http_request("GET", "/health", addr, &[], b"")))
         }),
         s("tools/list", Target::Stateless, true, tools_list),
+        s("tools/list", Target::RmcpStateless, true, tools_list),
         s("tools/list", Target::Stateful, true, tools_list),
+        s("tools/list", Target::RmcpStateful, true, tools_list),
         s(
             "tools/call test_simple_text",
             Target::Stateless,
@@ -119,17 +170,26 @@ fn scenarios() -> Vec<Scenario> {
         ),
         s(
             "tools/call test_simple_text",
+            Target::RmcpStateless,
+            true,
+            tools_call,
+        ),
+        s(
+            "tools/call test_simple_text",
             Target::Stateful,
             true,
             tools_call,
         ),
-        s("initialize", Target::Stateless, true, initialize),
         s(
-            "initialize (new session each)",
-            Target::Stateful,
+            "tools/call test_simple_text",
+            Target::RmcpStateful,
             true,
-            initialize,
+            tools_call,
         ),
+        s("initialize", Target::Stateless, true, initialize),
+        s("initialize", Target::RmcpStateless, true, initialize),
+        s(INIT_SESSION, Target::Stateful, true, initialize),
+        s(INIT_SESSION, Target::RmcpStateful, true, initialize),
     ]
 }
 
@@ -140,9 +200,9 @@ fn fixed(bytes: Vec<u8>) -> RequestFactory {
 /// `body` on every connection; stateful connections each get a session of their own.
 fn per_connection(addr: SocketAddr, target: Target, body: Value) -> RequestFactory {
     Arc::new(move |_| {
-        let session = match target {
-            Target::Stateful => Some(mcp::new_session_once(addr)?),
-            _ => None,
+        let session = match target.is_stateful() {
+            true => Some(mcp::new_session_once(addr)?),
+            false => None,
         };
         Ok(mcp::post(addr, &body, session.as_deref()))
     })
@@ -177,7 +237,7 @@ struct Row {
     result: LoadResult,
 }
 
-/// The memory measurement of one round.
+/// The memory measurement of one server in one round.
 #[derive(Debug, Clone, Copy)]
 struct Memory {
     idle_kib: u64,
@@ -190,26 +250,41 @@ impl Memory {
     }
 }
 
+/// The executables under measurement.
+struct Bins {
+    server: PathBuf,
+    hello: PathBuf,
+    rmcp: Option<PathBuf>,
+}
+
 /// Runs the benchmark.
 pub fn run(args: Args) -> Result<()> {
     if args.rounds == 0 || args.concurrency.is_empty() {
         bail!("--rounds and --concurrency must not be empty");
     }
-    let work = args.work_dir.clone().unwrap_or_else(|| {
-        std::env::var_os("CARGO_TARGET_DIR")
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| paths::workspace_root().join("target"))
-            .join("bench-transport")
-    });
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| paths::workspace_root().join("target"));
+    let work = args
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| target_dir.join("bench-transport"));
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
-    let server_bin = match &args.server_bin {
-        Some(b) => b.clone(),
-        None => proc::cargo_build_bin("conformance-server", "conformance-server", true)?,
-    };
-    let hello_bin = match &args.hello_bin {
-        Some(b) => b.clone(),
-        None => proc::cargo_build_bin("xtask", "bench-hello", true)?,
+    let bins = Bins {
+        server: match &args.server_bin {
+            Some(b) => b.clone(),
+            None => proc::cargo_build_bin("conformance-server", "conformance-server", true)?,
+        },
+        hello: match &args.hello_bin {
+            Some(b) => b.clone(),
+            None => proc::cargo_build_bin("xtask", "bench-hello", true)?,
+        },
+        rmcp: match (&args.rmcp_bin, args.rmcp) {
+            (Some(b), _) => Some(b.clone()),
+            (None, true) => Some(build_rmcp(&target_dir)?),
+            (None, false) => None,
+        },
     };
     let duration = Duration::from_secs_f64(args.duration);
     let warmup = Duration::from_secs_f64(args.warmup);
@@ -221,6 +296,7 @@ pub fn run(args: Args) -> Result<()> {
 
     let scenarios: Vec<Scenario> = scenarios()
         .into_iter()
+        .filter(|s| bins.rmcp.is_some() || s.target.ours().is_none())
         .filter(|s| {
             s.name == HELLO
                 || args.only.is_empty()
@@ -228,51 +304,40 @@ pub fn run(args: Args) -> Result<()> {
         })
         .collect();
     let mut rows: Vec<Row> = Vec::new();
-    let mut memory: Vec<Memory> = Vec::new();
+    let mut memory: Vec<(Target, Memory)> = Vec::new();
     for round in 0..args.rounds {
         println!("\n# round {} of {}", round + 1, args.rounds);
         if args.sessions > 0 {
-            let m = measure_memory(&server_bin, &work, args.sessions)?;
-            println!(
-                "memory: idle {} KiB, after {} sessions {} KiB: {:.0} bytes per session",
-                m.idle_kib,
-                args.sessions,
-                m.after_kib,
-                m.bytes_per_session(args.sessions)
-            );
-            memory.push(m);
+            let mut which = vec![(Target::Stateful, &bins.server, vec!["--port", "{port}"])];
+            if let Some(rmcp) = &bins.rmcp {
+                which.push((Target::RmcpStateful, rmcp, vec!["{port}"]));
+            }
+            for (target, bin, server_args) in which {
+                let m = measure_memory(bin, &server_args, &work, args.sessions)
+                    .with_context(|| format!("memory of {}", target.name()))?;
+                println!(
+                    "memory ({}): idle {} KiB, after {} sessions {} KiB: {:.0} bytes per session",
+                    target.name(),
+                    m.idle_kib,
+                    args.sessions,
+                    m.after_kib,
+                    m.bytes_per_session(args.sessions)
+                );
+                memory.push((target, m));
+            }
         }
-        let hello = Process::start(
-            "bench-hello",
-            &hello_bin,
-            &["{port}"],
-            &work.join("hello.log"),
-        )?;
-        let stateful = Process::start(
-            "conformance-server",
-            &server_bin,
-            &["--port", "{port}"],
-            &work.join("stateful.log"),
-        )?;
-        let stateless = Process::start(
-            "conformance-server --stateless",
-            &server_bin,
-            &["--port", "{port}", "--stateless"],
-            &work.join("stateless.log"),
-        )?;
+        let servers = start_servers(&bins, &work)?;
         for &concurrency in &args.concurrency {
             for s in &scenarios {
-                let addr = match s.target {
-                    Target::Hello => hello.addr,
-                    Target::Stateful => stateful.addr,
-                    Target::Stateless => stateless.addr,
+                let Some(addr) = servers.addr(s.target) else {
+                    continue;
                 };
                 let factory = (s.make)(addr, s.target)?;
                 verify(addr, s, &factory)?;
                 let result = load::run(addr, concurrency, warmup, duration, factory)
                     .with_context(|| format!("{} {} c={concurrency}", s.name, s.target.name()))?;
                 println!(
-                    "{:32} {:9} c={:<3} {:>9.0} req/s  p50 {:>7.3} ms  p99 {:>7.3} ms  errors {}",
+                    "{:32} {:14} c={:<3} {:>9.0} req/s  p50 {:>7.3} ms  p99 {:>7.3} ms  errors {}",
                     s.name,
                     s.target.name(),
                     concurrency,
@@ -301,6 +366,75 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+fn start_servers(bins: &Bins, work: &Path) -> Result<Servers> {
+    let hello = Process::start(
+        "bench-hello",
+        &bins.hello,
+        &["{port}"],
+        &work.join("hello.log"),
+    )?;
+    let stateful = Process::start(
+        "conformance-server",
+        &bins.server,
+        &["--port", "{port}"],
+        &work.join("stateful.log"),
+    )?;
+    let stateless = Process::start(
+        "conformance-server --stateless",
+        &bins.server,
+        &["--port", "{port}", "--stateless"],
+        &work.join("stateless.log"),
+    )?;
+    let rmcp = match &bins.rmcp {
+        Some(bin) => Some((
+            Process::start(
+                "bench-rmcp",
+                bin,
+                &["{port}"],
+                &work.join("rmcp-stateful.log"),
+            )?,
+            Process::start(
+                "bench-rmcp --stateless",
+                bin,
+                &["{port}", "--stateless"],
+                &work.join("rmcp-stateless.log"),
+            )?,
+        )),
+        None => None,
+    };
+    Ok(Servers {
+        hello,
+        stateful,
+        stateless,
+        rmcp,
+    })
+}
+
+/// Builds `xtask/bench-rmcp` (its own workspace) into `<target>/bench-rmcp`.
+fn build_rmcp(target_dir: &Path) -> Result<PathBuf> {
+    let mut cmd = std::process::Command::new(paths::cargo());
+    cmd.current_dir(paths::workspace_root())
+        .arg("build")
+        .arg("--release")
+        .arg("--manifest-path")
+        .arg(paths::workspace_root().join("xtask/bench-rmcp/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir.join("bench-rmcp"))
+        .arg("--message-format=json-render-diagnostics")
+        .stderr(std::process::Stdio::inherit());
+    println!("$ {}", proc::show(&cmd));
+    let out = cmd.output().context("could not start cargo")?;
+    if !out.status.success() {
+        bail!("building bench-rmcp failed ({})", out.status);
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "bench-rmcp")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .context("cargo did not report the bench-rmcp executable")
+}
+
 /// One request with the scenario's bytes, before the load: a 200, and for MCP scenarios a
 /// JSON-RPC result, so that the load never measures error replies.
 fn verify(addr: SocketAddr, s: &Scenario, factory: &RequestFactory) -> Result<()> {
@@ -317,16 +451,12 @@ fn verify(addr: SocketAddr, s: &Scenario, factory: &RequestFactory) -> Result<()
 
 /// RSS of a fresh stateful server before and after `sessions` idle sessions.
 fn measure_memory(
-    server_bin: &std::path::Path,
-    work: &std::path::Path,
+    bin: &Path,
+    server_args: &[&str],
+    work: &Path,
     sessions: usize,
 ) -> Result<Memory> {
-    let server = Process::start(
-        "conformance-server (memory)",
-        server_bin,
-        &["--port", "{port}"],
-        &work.join("memory.log"),
-    )?;
+    let server = Process::start("memory", bin, server_args, &work.join("memory.log"))?;
     // One session first, so that lazily initialised parts (the sweeper, allocator arenas of
     // the worker threads) count as idle cost, not per-session cost.
     let first = mcp::new_session_once(server.addr)?;
@@ -335,8 +465,8 @@ fn measure_memory(
     let ids = mcp::open_sessions(server.addr, sessions, 16)?;
     std::thread::sleep(Duration::from_secs(1));
     let after_kib = server.rss_kib()?;
-    // The sessions are real: the oldest new one still answers (none was evicted or lost).
-    for id in [&first, &ids[0]] {
+    // The sessions are real: the first one and the oldest new one still answer.
+    for id in [Some(&first), ids.first()].into_iter().flatten() {
         let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
         let reply = request_once(server.addr, &mcp::post(server.addr, &list, Some(id)))?;
         mcp::expect_result("tools/list in an idle session", &reply)?;
@@ -347,34 +477,39 @@ fn measure_memory(
     })
 }
 
+/// Median of each measure over the rounds: req/s, p50 ms, p99 ms, and the summed errors.
+type Medians = (f64, f64, f64, u64);
+
+fn medians(rows: &[Row], name: &str, target: Target, c: usize) -> Option<Medians> {
+    let runs: Vec<&LoadResult> = rows
+        .iter()
+        .filter(|r| r.scenario == name && r.target == target && r.concurrency == c)
+        .map(|r| &r.result)
+        .collect();
+    if runs.is_empty() {
+        return None;
+    }
+    let med = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Some((
+        med(runs.iter().map(|r| r.rps).collect()),
+        med(runs.iter().map(|r| ms(r.p50)).collect()),
+        med(runs.iter().map(|r| ms(r.p99)).collect()),
+        runs.iter().map(|r| r.errors).sum(),
+    ))
+}
+
 fn report(
     args: &Args,
     scenarios: &[Scenario],
     rows: &[Row],
-    memory: &[Memory],
+    memory: &[(Target, Memory)],
     load_before: &str,
     load_after: &str,
 ) -> (String, Value) {
-    let median_of = |name: &str, target: Target, c: usize| -> Option<(f64, f64, f64, u64)> {
-        let runs: Vec<&LoadResult> = rows
-            .iter()
-            .filter(|r| r.scenario == name && r.target == target && r.concurrency == c)
-            .map(|r| &r.result)
-            .collect();
-        if runs.is_empty() {
-            return None;
-        }
-        let med = |mut v: Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        Some((
-            med(runs.iter().map(|r| r.rps).collect()),
-            med(runs.iter().map(|r| ms(r.p50)).collect()),
-            med(runs.iter().map(|r| ms(r.p99)).collect()),
-            runs.iter().map(|r| r.errors).sum(),
-        ))
-    };
+    let hello_at = |c| medians(rows, HELLO, Target::Hello, c).map_or(0.0, |h| h.0);
     let mut t = String::new();
     let _ = writeln!(
         t,
@@ -388,17 +523,16 @@ fn report(
     );
     let _ = writeln!(
         t,
-        "| scenario | mode | conc | req/s | p50 ms | p99 ms | errors | vs hello |"
+        "| scenario | server | conc | req/s | p50 ms | p99 ms | errors | vs hello |"
     );
     let _ = writeln!(t, "|---|---|---|---|---|---|---|---|");
     let mut json_rows = Vec::new();
     for s in scenarios {
         for &c in &args.concurrency {
-            let Some((rps, p50, p99, errors)) = median_of(s.name, s.target, c) else {
+            let Some((rps, p50, p99, errors)) = medians(rows, s.name, s.target, c) else {
                 continue;
             };
-            let hello = median_of(HELLO, Target::Hello, c).map_or(0.0, |h| h.0);
-            let ratio = rps / hello.max(0.001);
+            let ratio = rps / hello_at(c).max(0.001);
             let _ = writeln!(
                 t,
                 "| {} | {} | {c} | {rps:.0} | {p50:.3} | {p99:.3} | {errors} | {ratio:.2} |",
@@ -406,16 +540,16 @@ fn report(
                 s.target.name()
             );
             json_rows.push(json!({
-                "scenario": s.name, "mode": s.target.name(), "concurrency": c,
+                "scenario": s.name, "server": s.target.name(), "concurrency": c,
                 "rps": rps, "p50_ms": p50, "p99_ms": p99, "errors": errors, "vs_hello": ratio,
             }));
         }
     }
     let _ = writeln!(t, "\n| goal | conc | measured | met |\n|---|---|---|---|");
     for &c in &args.concurrency {
-        let hello = median_of(HELLO, Target::Hello, c).map_or(0.0, |h| h.0);
+        let hello = hello_at(c);
         for target in [Target::Stateless, Target::Stateful] {
-            if let Some((rps, ..)) = median_of("tools/list", target, c) {
+            if let Some((rps, ..)) = medians(rows, "tools/list", target, c) {
                 let ratio = rps / hello.max(0.001);
                 let _ = writeln!(
                     t,
@@ -425,7 +559,7 @@ fn report(
                 );
             }
         }
-        if let Some((rps, ..)) = median_of("GET /health", Target::Stateful, c) {
+        if let Some((rps, ..)) = medians(rows, "GET /health", Target::Stateful, c) {
             let slowdown = hello / rps.max(0.001);
             let _ = writeln!(
                 t,
@@ -433,34 +567,63 @@ fn report(
                 yes(slowdown <= 1.5)
             );
         }
+        for s in scenarios {
+            let Some(ours) = s.target.ours() else {
+                continue;
+            };
+            if let (Some(r), Some(o)) = (
+                medians(rows, s.name, s.target, c),
+                medians(rows, s.name, ours, c),
+            ) {
+                let ratio = o.0 / r.0.max(0.001);
+                let _ = writeln!(
+                    t,
+                    "| {} {} ≥ rmcp (req/s ratio) | {c} | {ratio:.2} | {} |",
+                    s.name,
+                    ours.name(),
+                    yes(ratio >= 1.0)
+                );
+            }
+        }
     }
-    let mut mem_json = Value::Null;
-    if !memory.is_empty() {
-        let mut per: Vec<f64> = memory
+    let mut mem_json = Vec::new();
+    for target in [Target::Stateful, Target::RmcpStateful] {
+        let ms: Vec<Memory> = memory
+            .iter()
+            .filter(|(t, _)| *t == target)
+            .map(|(_, m)| *m)
+            .collect();
+        if ms.is_empty() {
+            continue;
+        }
+        let mid = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let bytes = mid(ms
             .iter()
             .map(|m| m.bytes_per_session(args.sessions))
-            .collect();
-        per.sort_by(f64::total_cmp);
-        let bytes = per[per.len() / 2];
-        let mut idle: Vec<u64> = memory.iter().map(|m| m.idle_kib).collect();
-        idle.sort_unstable();
-        let mut after: Vec<u64> = memory.iter().map(|m| m.after_kib).collect();
-        after.sort_unstable();
+            .collect());
+        let idle = mid(ms.iter().map(|m| m.idle_kib as f64).collect());
+        let after = mid(ms.iter().map(|m| m.after_kib as f64).collect());
         let _ = writeln!(
             t,
-            "| ≤ 4 KiB per idle session ({} sessions; RSS {} → {} KiB) | – | {:.0} B ({:.2} KiB) | {} |",
+            "| ≤ 4 KiB per idle session, {} ({} sessions; RSS {idle:.0} → {after:.0} KiB) | – | {bytes:.0} B ({:.2} KiB) | {} |",
+            target.name(),
             args.sessions,
-            idle[idle.len() / 2],
-            after[after.len() / 2],
-            bytes,
             bytes / 1024.0,
-            yes(bytes <= 4096.0)
+            if target == Target::Stateful {
+                yes(bytes <= 4096.0)
+            } else {
+                "(reference)"
+            }
         );
-        mem_json = json!({
+        mem_json.push(json!({
+            "server": target.name(),
             "sessions": args.sessions,
-            "rounds": memory.iter().map(|m| json!({"idle_kib": m.idle_kib, "after_kib": m.after_kib})).collect::<Vec<_>>(),
+            "rounds": ms.iter().map(|m| json!({"idle_kib": m.idle_kib, "after_kib": m.after_kib})).collect::<Vec<_>>(),
             "bytes_per_session_median": bytes,
-        });
+        }));
     }
     let results = json!({
         "duration_s": args.duration,
