@@ -46,6 +46,7 @@ pub struct TransportConfig {
     pub(crate) resource_metadata_url: Option<String>,
     pub(crate) gzip: bool,
     pub(crate) auth: Option<Arc<dyn AuthHook>>,
+    pub(crate) log_headers: bool,
 }
 
 impl Default for TransportConfig {
@@ -67,6 +68,7 @@ impl Default for TransportConfig {
             resource_metadata_url: None,
             gzip: true,
             auth: None,
+            log_headers: false,
         }
     }
 }
@@ -178,6 +180,14 @@ impl TransportConfig {
     /// gzip JSON replies of 1 KiB or more when the client accepts it (default on).
     pub fn gzip(mut self, on: bool) -> Self {
         self.gzip = on;
+        self
+    }
+
+    /// Log the headers of every POST whose body parsed, after its `← <method>` line, as
+    /// `Headers: <pretty JSON>` (sunpeak's `SUNPEAK_LOG_HEADERS`). Off by default: headers can
+    /// carry credentials.
+    pub fn log_headers(mut self, on: bool) -> Self {
+        self.log_headers = on;
         self
     }
 

@@ -24,6 +24,26 @@ pub(crate) fn incoming(method: &str, uri: Option<&str>, session_header: Option<&
     tracing::info!(target: TARGET, "{line}");
 }
 
+/// `Headers: <JSON.stringify(headers, null, 2)>`: lower-case names, repeated values joined
+/// with `", "`, as Node presents `IncomingMessage` headers.
+pub(crate) fn headers(headers: &http::HeaderMap) {
+    if !tracing::enabled!(target: TARGET, Level::INFO) {
+        return;
+    }
+    let mut map = serde_json::Map::new();
+    for name in headers.keys() {
+        let joined = headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ");
+        map.insert(name.as_str().to_owned(), serde_json::Value::String(joined));
+    }
+    let pretty = serde_json::to_string_pretty(&map).unwrap_or_default();
+    tracing::info!(target: TARGET, "Headers: {pretty}");
+}
+
 /// `Session started: <sid8>...` {sessionId, active}.
 pub(crate) fn session_started(id: &str, active: usize) {
     tracing::info!(target: TARGET, sessionId = id, active, "Session started: {}...", short(id));

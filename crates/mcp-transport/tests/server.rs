@@ -154,7 +154,7 @@ async fn health_fallback_and_options() {
     );
     assert_eq!(
         r.header("access-control-expose-headers"),
-        Some("mcp-session-id")
+        Some("mcp-session-id, www-authenticate")
     );
     assert_eq!(
         r.header("access-control-allow-methods"),
@@ -208,7 +208,7 @@ async fn cors_headers_on_every_endpoint_response() {
         );
         assert_eq!(
             r.header("access-control-expose-headers"),
-            Some("mcp-session-id")
+            Some("mcp-session-id, www-authenticate")
         );
     }
 }

@@ -94,6 +94,9 @@ where
             _ => None,
         };
         logging::incoming(method, uri, sid);
+        if cfg.log_headers {
+            logging::headers(&req.headers);
+        }
     }
 
     let is_init = messages

@@ -11,8 +11,9 @@ use http::header::{
 pub const ALLOW_HEADERS: &str = "content-type, accept, authorization, mcp-session-id, mcp-protocol-version, last-event-id, ngrok-skip-browser-warning";
 /// `Access-Control-Allow-Methods`.
 pub const ALLOW_METHODS: &str = "GET, POST, DELETE, OPTIONS";
-/// `Access-Control-Expose-Headers`.
-pub const EXPOSE_HEADERS: &str = "mcp-session-id";
+/// `Access-Control-Expose-Headers`: the session id, and the 401 challenge so that browser
+/// clients can read `resource_metadata` (npm sunpeak 0.20.79 sends the same pair).
+pub const EXPOSE_HEADERS: &str = "mcp-session-id, www-authenticate";
 
 /// Adds the CORS headers.
 pub fn apply(headers: &mut HeaderMap) {
