@@ -248,12 +248,22 @@ pub fn run(args: Args) -> Result<()> {
         let mode = if stateless { "stateless" } else { "stateful" };
         for round in 0..args.rounds {
             for side in order(round) {
-                let server = start(&setup, side, stateless, mode)?;
+                let mut server = start(&setup, side, stateless, mode)?;
                 for scenario in &scenarios {
                     if !args.only.is_empty() && !args.only.iter().any(|o| o == scenario.name) {
                         continue;
                     }
                     for &concurrency in &args.concurrency {
+                        // A server that died (npm sunpeak runs out of heap under stateful load)
+                        // is noted and restarted, so the other scenarios are still measured.
+                        if let Ok(Some(status)) = server.child.try_wait() {
+                            println!(
+                                "{} exited ({status}) during the previous run; see {}-{mode}.log; restarting",
+                                side.name(),
+                                side.name()
+                            );
+                            server = start(&setup, side, stateless, &format!("{mode}-restart"))?;
+                        }
                         let result = (scenario.make)(server.addr, stateless).and_then(|factory| {
                             load::run(server.addr, concurrency, warmup, duration, factory)
                         });
@@ -321,17 +331,26 @@ pub fn run(args: Args) -> Result<()> {
                 let (Some(o), Some(s)) = (pick(Side::Ours), pick(Side::Sunpeak)) else {
                     continue;
                 };
+                let cell = |r: &LoadResult| {
+                    if r.errors == u64::MAX {
+                        ("failed".to_string(), "-".to_string())
+                    } else {
+                        (
+                            format!("{:.0}", r.rps),
+                            format!("{:.2} / {:.2}", ms(r.p50), ms(r.p99)),
+                        )
+                    }
+                };
+                let ((o_rps, o_lat), (s_rps, s_lat)) = (cell(&o), cell(&s));
+                let ratio = if o.rps > 0.0 && s.rps > 0.0 {
+                    format!("{:.1}x", o.rps / s.rps)
+                } else {
+                    "-".to_string()
+                };
                 let _ = writeln!(
                     table,
-                    "| {} | {mode} | {concurrency} | {:.0} | {:.0} | {:.1}x | {:.2} / {:.2} | {:.2} / {:.2} |",
+                    "| {} | {mode} | {concurrency} | {o_rps} | {s_rps} | {ratio} | {o_lat} | {s_lat} |",
                     scenario.name,
-                    o.rps,
-                    s.rps,
-                    o.rps / s.rps.max(0.001),
-                    ms(o.p50),
-                    ms(o.p99),
-                    ms(s.p50),
-                    ms(s.p99)
                 );
                 if let Some(a) = results["load"].as_array_mut() {
                     a.push(json!({
