@@ -113,6 +113,8 @@ pub(crate) fn compile(
     modules: &[PathBuf],
     replaced: HashMap<PathBuf, String>,
 ) -> Result<String, Box<Diagnostic>> {
+    let mut replaced = replaced;
+    inline_assets(resolver, modules, &mut replaced);
     let sources = Sources {
         fs: FileProvider::new(),
         resolver,
@@ -127,10 +129,12 @@ pub(crate) fn compile(
             .bundle(module)
             .map_err(|e| css_diagnostic(root, &e.kind.to_string(), e.loc.as_ref()))?;
         let inlines_imports = sources.read(module).is_ok_and(|t| t.contains("@import"));
+        let mut bundled = sheet.rules.0;
+        drop_placeholders(&mut bundled);
         let (module_rules, hoisted) = if inlines_imports {
-            hoist_layer_statements(sheet.rules.0)
+            hoist_layer_statements(bundled)
         } else {
-            (sheet.rules.0, false)
+            (bundled, false)
         };
         // License comments survive only at the very start of the sheet.
         if first && !module_rules.is_empty() {
@@ -163,6 +167,54 @@ pub(crate) fn compile(
         .code;
     css.push_str(VITE_CSS_MARKER);
     Ok(css)
+}
+
+/// Rewrites local `url(...)`s of every file the modules load (through `@import`s) into `data:`
+/// URLs, relative to the file that contains them (as Vite rebases them).
+fn inline_assets(
+    resolver: &Resolver,
+    modules: &[PathBuf],
+    replaced: &mut HashMap<PathBuf, String>,
+) {
+    let mut seen = HashSet::new();
+    let mut stack: Vec<PathBuf> = modules.to_vec();
+    while let Some(file) = stack.pop() {
+        if !seen.insert(file.clone()) {
+            continue;
+        }
+        let text = match replaced.get(&file) {
+            Some(t) => t.clone(),
+            None => match fs::read_to_string(&file) {
+                Ok(t) => t,
+                Err(_) => continue,
+            },
+        };
+        for spec in imports(&text) {
+            if let Ok(ResolveResult::File(p)) = resolve_import(resolver, &spec, &file) {
+                stack.push(p);
+            }
+        }
+        if text.contains("url(")
+            && let Some(inlined) = crate::css_urls::inline_urls(&text, &file)
+        {
+            replaced.insert(file, inlined);
+        }
+    }
+}
+
+/// lightningcss's bundler leaves an empty placeholder where each `@import` was; postcss-import
+/// (Vite) leaves nothing. A placeholder would keep the minifier from merging the rules around
+/// it (`.a{x}` from an imported file and `.b{x}` after the import become `.a,.b{x}` in Vite).
+fn drop_placeholders(rules: &mut Vec<CssRule<'_>>) {
+    rules.retain(|r| !matches!(r, CssRule::Ignored));
+    for rule in rules.iter_mut() {
+        match rule {
+            CssRule::LayerBlock(b) => drop_placeholders(&mut b.rules.0),
+            CssRule::Media(m) => drop_placeholders(&mut m.rules.0),
+            CssRule::Supports(s) => drop_placeholders(&mut s.rules.0),
+            _ => {}
+        }
+    }
 }
 
 /// postcss-import (which Vite runs on a CSS module that has `@import`s) moves the `@layer a;`

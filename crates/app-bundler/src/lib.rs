@@ -25,6 +25,7 @@
 //! [`BuildError`] whose `Display` is a complete, actionable message.
 
 mod css;
+mod css_urls;
 mod engine;
 mod error;
 mod html;

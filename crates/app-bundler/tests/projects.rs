@@ -316,3 +316,25 @@ fn assets_are_inlined_and_vite_env_is_defined() {
     assert!(js.contains("production"));
     assert!(!js.contains("import.meta"), "import.meta left in an IIFE");
 }
+
+#[test]
+fn local_css_urls_are_inlined_relative_to_their_file() {
+    let ws = Workspace::new();
+    let project = ws.project("css-from-package");
+    let dir = project.join("src/resources/card");
+    fs::create_dir_all(dir.join("img")).expect("mkdir");
+    fs::write(dir.join("img/p.png"), b"\x89PNG\r\n\x1a\nfakepng").expect("write");
+    fs::write(dir.join("img/more.css"), ".more{background:url(./p.png)}\n").expect("write");
+    fs::write(
+        dir.join("card.css"),
+        "@import \"./img/more.css\";\n.card-own{background:url(\"img/p.png\")}\n.keep{background:url(/abs.png)}\n",
+    )
+    .expect("write");
+    build_ok(&project);
+    let css = injected_css(&read(&project.join("dist/card/card.html"))).expect("css");
+    // Byte for byte what Vite 8 makes of the same files.
+    assert!(
+        css.ends_with(".more,.card-own{background:url(data:image/png;base64,iVBORw0KGgpmYWtlcG5n)}.keep{background:url(/abs.png)}\n/*$vite$:1*/"),
+        "{css}"
+    );
+}
