@@ -73,6 +73,8 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
     }
 
     let app = load_app(root, &args, &resources, &package).await?;
+    // The catalog holds the HTML now (already JSON-escaped); the files' text is not needed.
+    drop(resources);
     let oauth = oauth_metadata(&args, &app);
 
     let mut config = TransportConfig::new()
