@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use http::Request;
 use mcp_transport::serverless::ServerlessHandler;
-use mcp_transport::{McpServer, ResponseMode, Transport, TransportConfig};
+use mcp_transport::{
+    AuthInfo, AuthRequest, BoxError, McpServer, ResponseMode, Transport, TransportConfig,
+};
 use tokio::runtime::Runtime;
 use tower::ServiceExt;
 
@@ -26,10 +28,18 @@ fn paused_runtime() -> Runtime {
         .expect("a tokio runtime")
 }
 
-fn config(sse: bool, stateless: bool) -> TransportConfig {
-    TransportConfig::new()
+/// Which transport a script runs against (flags of its first request line; stateless:
+/// of each request).
+#[derive(Clone, Copy)]
+struct Mode {
+    sse: bool,
+    auth: bool,
+}
+
+fn config(mode: Mode, stateless: bool) -> TransportConfig {
+    let mut c = TransportConfig::new()
         .stateless(stateless)
-        .response_mode(if sse {
+        .response_mode(if mode.sse {
             ResponseMode::Sse
         } else {
             ResponseMode::Json
@@ -40,6 +50,40 @@ fn config(sse: bool, stateless: bool) -> TransportConfig {
         // Small enough that libFuzzer's inputs can cross it.
         .max_body_bytes(2048)
         .session_idle_timeout(Duration::from_secs(5))
+        // Small enough that a script of 8 requests reaches them: LRU eviction at the session
+        // cap, SSE history overflow before a Last-Event-ID resumption.
+        .max_sessions(3)
+        .sse_history(4);
+    if mode.auth {
+        c = c.auth(auth);
+    }
+    c
+}
+
+/// The fuzz auth hook: `Bearer error` fails (500), `Bearer <token>` passes, anything else is
+/// 401.
+fn auth(req: AuthRequest) -> std::future::Ready<Result<Option<AuthInfo>, BoxError>> {
+    let token = req
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    std::future::ready(match token.as_deref() {
+        Some("error") => Err("fuzz: the auth backend failed".into()),
+        Some(t) if !t.is_empty() => Ok(Some(AuthInfo::new(
+            serde_json::json!({"token": t, "clientId": "fuzz", "scopes": ["read"]}),
+        ))),
+        _ => Ok(None),
+    })
+}
+
+/// Whether the request may get a 500: only from the auth hook's failure.
+fn may_fail_auth(mode: Mode, r: &ScriptRequest) -> bool {
+    mode.auth
+        && r.headers
+            .iter()
+            .any(|(n, v)| n == http::header::AUTHORIZATION && v.windows(5).any(|w| w == b"error"))
 }
 
 fn server() -> Arc<McpServer> {
@@ -48,14 +92,20 @@ fn server() -> Arc<McpServer> {
 }
 
 /// Whether every request id in the script must get its response: not when a handler may
-/// close its stream early, a DELETE may end the session, or a request may be cancelled.
+/// close its stream early, a GET may resume (take over) a POST's stream, a DELETE may end
+/// the session, or a request may be cancelled.
 fn expect_responses(reqs: &[ScriptRequest]) -> bool {
     let has = |needle: &[u8]| {
         reqs.iter()
             .any(|r| r.body.windows(needle.len()).any(|w| w == needle))
     };
+    // A GET with Last-Event-ID takes a POST's stream over (the response then goes there).
+    let resumes = reqs
+        .iter()
+        .any(|r| r.headers.iter().any(|(n, _)| n.as_str() == "last-event-id"));
     !has(b"reconnect")
         && !has(b"cancelled")
+        && !resumes
         && !reqs.iter().any(|r| r.method == http::Method::DELETE)
 }
 
@@ -79,26 +129,36 @@ fn build(r: &ScriptRequest, sid: Option<&str>) -> (Request<FuzzBody>, Vec<u8>) {
 pub fn stateless(data: &[u8]) {
     struct State {
         rt: Runtime,
-        json: ServerlessHandler,
-        sse: ServerlessHandler,
+        /// By `sse`, `auth` flags.
+        handlers: [[ServerlessHandler; 2]; 2],
     }
     static STATE: OnceLock<State> = OnceLock::new();
-    let state = STATE.get_or_init(|| State {
-        rt: paused_runtime(),
-        json: ServerlessHandler::new(server(), config(false, true)),
-        sse: ServerlessHandler::new(server(), config(true, true)),
+    let state = STATE.get_or_init(|| {
+        let h = |sse, auth| ServerlessHandler::new(server(), config(Mode { sse, auth }, true));
+        State {
+            rt: paused_runtime(),
+            handlers: [
+                [h(false, false), h(false, true)],
+                [h(true, false), h(true, true)],
+            ],
+        }
     });
     let reqs = script::parse(data);
     let expect = expect_responses(&reqs);
     state.rt.block_on(async {
         for r in &reqs {
+            let mode = Mode {
+                sse: r.sse,
+                auth: r.auth,
+            };
             let (req, body) = build(r, None);
-            let handler = if r.sse { &state.sse } else { &state.json };
+            let handler = &state.handlers[usize::from(r.sse)][usize::from(r.auth)];
             let resp = handler.handle(req).await;
             let sent = Sent {
                 method: &r.method,
                 body: &body,
                 expect_responses: expect,
+                may_500: may_fail_auth(mode, r),
             };
             let seen = check::response(&sent, resp).await;
             assert!(
@@ -119,9 +179,12 @@ pub fn stateful(data: &[u8]) {
     }
     let expect = expect_responses(&reqs);
     let rt = paused_runtime();
-    let sse = reqs[0].sse;
+    let mode = Mode {
+        sse: reqs[0].sse,
+        auth: reqs[0].auth,
+    };
     rt.block_on(async move {
-        let transport = Transport::new(server(), config(sse, false));
+        let transport = Transport::new(server(), config(mode, false));
         let sid: Arc<Mutex<Option<String>>> = Arc::default();
         let mut tasks = Vec::new();
         let mut initializes = 0usize;
@@ -133,6 +196,7 @@ pub fn stateful(data: &[u8]) {
             let service = transport.service();
             let sid = Arc::clone(&sid);
             let method = r.method.clone();
+            let may_500 = may_fail_auth(mode, &r);
             tasks.push(tokio::spawn(async move {
                 let resp = match service.oneshot(req).await {
                     Ok(resp) => resp,
@@ -142,6 +206,7 @@ pub fn stateful(data: &[u8]) {
                     method: &method,
                     body: &body,
                     expect_responses: expect,
+                    may_500,
                 };
                 let seen = check::response(&sent, resp).await;
                 if let (Some(id), 200, true) = (seen.session_id, seen.status, is_init) {
@@ -158,7 +223,7 @@ pub fn stateful(data: &[u8]) {
             }
         }
         assert!(
-            transport.session_count() <= initializes,
+            transport.session_count() <= initializes.min(3),
             "{} sessions after {initializes} initialize requests",
             transport.session_count()
         );

@@ -12,8 +12,9 @@
 //! ```
 //!
 //! Flags: `chunked` (the body arrives in 3-byte frames), `error` (the body fails after its
-//! data), `sse` (the transport answers POSTs with SSE; stateless: per request, stateful: on the
-//! first request for the whole run).
+//! data), `sse` (the transport answers POSTs with SSE), `auth` (the transport has an auth hook:
+//! `authorization: Bearer <token>` passes, `Bearer error` fails with 500, anything else is 401).
+//! Stateless: per request; stateful: the first request's flags hold for the whole run.
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method};
@@ -34,6 +35,8 @@ pub struct ScriptRequest {
     pub body_error: bool,
     /// SSE response mode.
     pub sse: bool,
+    /// The transport has an auth hook.
+    pub auth: bool,
     /// Raw headers (value bytes may contain `$SID`).
     pub headers: Vec<(HeaderName, Vec<u8>)>,
     /// The body (may contain `$SID`).
@@ -80,6 +83,7 @@ fn parse_one(part: &[u8]) -> Option<ScriptRequest> {
         chunked: false,
         body_error: false,
         sse: false,
+        auth: false,
         headers: Vec::new(),
         body: Bytes::copy_from_slice(body),
     };
@@ -88,6 +92,7 @@ fn parse_one(part: &[u8]) -> Option<ScriptRequest> {
             "chunked" => req.chunked = true,
             "error" => req.body_error = true,
             "sse" => req.sse = true,
+            "auth" => req.auth = true,
             _ => {}
         }
     }

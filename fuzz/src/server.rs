@@ -1,5 +1,5 @@
 //! The server definition the dispatch targets run against: a few tools (plain, typed,
-//! notifying, failing, slow, asking the client), resources (static, handler, template),
+//! notifying, failing, slow, asking the client, reporting the auth info), resources (static, handler, template),
 //! prompts and completions, with small pages so that cursors are exercised.
 //!
 //! No handler panics or waits forever: a panic would be reported by libFuzzer as a crash of
@@ -116,6 +116,21 @@ async fn ask(ctx: RequestContext, args: JsonObject) -> ToolResult {
     }
 }
 
+async fn whoami(ctx: RequestContext, _: JsonObject) -> ToolResult {
+    let who = ctx.auth().map_or_else(
+        || "anonymous".to_owned(),
+        |a| {
+            format!(
+                "{} {:?} {:?}",
+                a.token().unwrap_or(""),
+                a.client_id(),
+                a.scopes()
+            )
+        },
+    );
+    Ok(CallToolResult::text(who))
+}
+
 async fn dynamic(
     _: RequestContext,
     p: ReadResourceRequestParams,
@@ -197,6 +212,7 @@ pub fn build() -> Arc<McpServer> {
         .tool(tool("slow", json!({"type": "object"})), slow)
         .tool(tool("reconnect", json!({"type": "object"})), reconnect)
         .tool(tool("ask", json!({"type": "object"})), ask)
+        .tool(tool("whoami", json!({"type": "object"})), whoami)
         .static_resource(text, text_c)
         .static_resource(blob, blob_c)
         .resource(Resource::new("test://dynamic", "dynamic"), dynamic)
