@@ -370,7 +370,11 @@ fn strip_ansi(line: &str) -> String {
 fn has_duration(line: &str) -> bool {
     let bytes = line.as_bytes();
     bytes.iter().enumerate().any(|(i, b)| {
-        if !b.is_ascii_digit() {
+        // A number starts here: a digit not preceded by a letter, digit or dot (so the `6s`
+        // inside `ui://albums-mwwetv6s` is not a duration).
+        let starts_number =
+            i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'.');
+        if !b.is_ascii_digit() || !starts_number {
             return false;
         }
         let mut j = i + 1;
@@ -499,5 +503,8 @@ mod tests {
         assert!(!has_duration("✓ Compiled tools/show-albums.js"));
         assert!(!has_duration("2 seconds"));
         assert!(!has_duration("4 resources"));
+        assert!(!has_duration(
+            "✓ Generated albums/albums.json (uri: ui://albums-mwwetv6s)"
+        ));
     }
 }
