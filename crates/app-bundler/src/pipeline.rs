@@ -75,7 +75,10 @@ pub(crate) async fn run(
     reporter: &mut dyn Reporter,
 ) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
-    let root = std::path::absolute(&options.project_root)
+    // Canonical, because the bundler reports modules by their real paths and messages show
+    // paths relative to the root.
+    let root = std::fs::canonicalize(&options.project_root)
+        .or_else(|_| std::path::absolute(&options.project_root))
         .map_err(|e| BuildError::io("resolve", &options.project_root, e))?;
     let project = Project::discover(&root)?;
     let out_dir = root.join(&options.out_dir);
