@@ -451,3 +451,24 @@ fn get_stream_opens_at_once() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn idle_sessions_are_reaped() -> Result<()> {
+    let server = Launch::ours(&fixture())
+        .args(&["--session-idle-timeout", "500ms"])
+        .start()?;
+    let mut client = McpClient::new(server.addr);
+    client.initialize()?;
+    server
+        .wait_for(Duration::from_secs(10), |l| {
+            l.starts_with("[MCP] Session expired: ")
+        })
+        .context("the idle session was not reaped")?;
+    let gone = client.post_raw(&json!({"jsonrpc": "2.0", "id": 3, "method": "ping"}))?;
+    ensure!(
+        gone.status == 404,
+        "an expired session answers 404, got {}",
+        gone.status
+    );
+    Ok(())
+}
