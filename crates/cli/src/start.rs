@@ -88,7 +88,9 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
         .max_sessions(usize::try_from(args.max_sessions).unwrap_or(usize::MAX))
         .max_body_bytes(usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX))
         .allowed_origins(allowed_origins(&args))
-        .drain_timeout(args.drain_timeout);
+        .drain_timeout(args.drain_timeout)
+        // As sunpeak: any non-empty value turns it on.
+        .log_headers(std::env::var_os("SUNPEAK_LOG_HEADERS").is_some_and(|v| !v.is_empty()));
     if let Some(oauth) = &oauth {
         config = config.resource_metadata_url(oauth.metadata_url());
     }

@@ -250,3 +250,23 @@ fn resources_only_dist_needs_no_node() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn sunpeak_log_headers_logs_post_headers() -> Result<()> {
+    let server = Launch::ours(&fixture())
+        .env("SUNPEAK_LOG_HEADERS", "1")
+        .start()?;
+    let mut client = McpClient::new(server.addr).with_header("x-probe", "probe-value");
+    client.initialize()?;
+    server
+        .wait_for(Duration::from_secs(5), |l| {
+            l.starts_with("[MCP] Headers: {")
+        })
+        .context("no Headers: line")?;
+    server
+        .wait_for(Duration::from_secs(5), |l| {
+            l.contains("\"x-probe\": \"probe-value\"")
+        })
+        .context("the header is not in the Headers: line")?;
+    Ok(())
+}
