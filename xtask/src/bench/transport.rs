@@ -245,8 +245,10 @@ struct Memory {
 }
 
 impl Memory {
+    /// The growth per session opened after the idle measurement (`sessions - 1` of them).
     fn bytes_per_session(self, sessions: usize) -> f64 {
-        self.after_kib.saturating_sub(self.idle_kib) as f64 * 1024.0 / sessions.max(1) as f64
+        self.after_kib.saturating_sub(self.idle_kib) as f64 * 1024.0
+            / sessions.saturating_sub(1).max(1) as f64
     }
 }
 
@@ -449,7 +451,7 @@ fn verify(addr: SocketAddr, s: &Scenario, factory: &RequestFactory) -> Result<()
     Ok(())
 }
 
-/// RSS of a fresh stateful server before and after `sessions` idle sessions.
+/// RSS of a fresh stateful server with one session, and after `sessions` in all (idle).
 fn measure_memory(
     bin: &Path,
     server_args: &[&str],
@@ -462,7 +464,8 @@ fn measure_memory(
     let first = mcp::new_session_once(server.addr)?;
     std::thread::sleep(Duration::from_secs(1));
     let idle_kib = server.rss_kib()?;
-    let ids = mcp::open_sessions(server.addr, sessions, 16)?;
+    // `sessions` in all, the first included (the default cap is 10,000: one more would evict).
+    let ids = mcp::open_sessions(server.addr, sessions.saturating_sub(1), 16)?;
     std::thread::sleep(Duration::from_secs(1));
     let after_kib = server.rss_kib()?;
     // The sessions are real: the first one and the oldest new one still answer.
