@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
 use mcp_apps::app::McpApp;
-use mcp_apps::node::{NodeHost, NodeHostConfig};
+use mcp_apps::node::{LoadedApp, NodeHost, NodeHostConfig, NodeHostError};
 use mcp_apps::routes::{ProtectedResource, not_found, site_route};
 use mcp_apps::{DistResource, PackageInfo, load_resources, serve};
 use mcp_transport::{
@@ -62,7 +62,27 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
         other => other.into(),
     })?;
     let dist = root.join("dist");
-    let resources = load_resources(&dist)?;
+    if !dist.is_dir() {
+        return Err(mcp_apps::DistError::NoDist(dist).into());
+    }
+    // Node.js starts (and imports the tools) while the resources are read.
+    let mut node_config = NodeHostConfig::new(root, &dist);
+    node_config.workers = args.workers.resolve();
+    node_config.call_timeout = args.tool_timeout;
+    let node = tokio::spawn(NodeHost::start(node_config));
+    let read = tokio::task::spawn_blocking(move || load_resources(&dist)).await;
+    let resources = match read {
+        Ok(Ok(resources)) => resources,
+        Ok(Err(err)) => {
+            // Dropping the half-started host stops its workers.
+            node.abort();
+            return Err(err.into());
+        }
+        Err(join) => {
+            node.abort();
+            bail!("reading dist/ failed: {join}");
+        }
+    };
     if !resources.is_empty() {
         let names: Vec<&str> = resources.iter().map(|r| r.name.as_str()).collect();
         console!(
@@ -72,7 +92,8 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
         );
     }
 
-    let app = load_app(root, &args, &resources, &package).await?;
+    let started = node.await.context("the Node.js tool host task failed")?;
+    let app = load_app(started, &args, &resources, &package).await?;
     // The catalog holds the HTML now (already JSON-escaped); the files' text is not needed.
     drop(resources);
     let oauth = oauth_metadata(&args, &app);
@@ -153,18 +174,15 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
     })
 }
 
-/// Starts the Node.js tool host (loading `dist/tools` and `dist/server.js`) and assembles the
+/// Takes what the Node.js tool host loaded (`dist/tools`, `dist/server.js`) and assembles the
 /// app, printing sunpeak's lines on the way.
 async fn load_app(
-    root: &Path,
+    started: Result<(NodeHost, LoadedApp), NodeHostError>,
     args: &StartArgs,
     resources: &[DistResource],
     package: &PackageInfo,
 ) -> Result<Arc<McpApp>> {
-    let mut config = NodeHostConfig::new(root, root.join("dist"));
-    config.workers = args.workers.resolve();
-    config.call_timeout = args.tool_timeout;
-    let (host, loaded) = NodeHost::start(config).await?;
+    let (host, loaded) = started?;
     for warning in &loaded.warnings {
         console_warn!("Warning: {warning}");
     }

@@ -39,6 +39,10 @@ impl Drop for Scratch {
 fn startup_lines_as_sunpeak() -> Result<()> {
     let server = Launch::ours(&fixture()).start()?;
     let port = server.addr.port();
+    // The last startup line (the launcher returns at the listening line).
+    server.wait_for(Duration::from_secs(5), |l| {
+        l.starts_with("[MCP] Health check: ")
+    })?;
     let out = server.stdout();
     let expected = [
         "Found 2 resource(s): orphan, widget".to_string(),

@@ -312,9 +312,15 @@ fn sigterm_lets_the_in_flight_call_finish() -> Result<()> {
     ensure!(result["content"][0]["text"] == "slow done", "{result}");
     let status = server.wait_exit(Duration::from_secs(10))?;
     ensure!(status.success(), "exit status {status}");
-    let out = server.stdout().join("\n");
-    ensure!(out.contains("[MCP] Shutting down MCP server..."), "{out}");
-    ensure!(out.contains("[MCP] MCP server closed"), "{out}");
+    // The output is read by other threads: wait for the lines rather than peek.
+    for line in [
+        "[MCP] Shutting down MCP server...",
+        "[MCP] MCP server closed",
+    ] {
+        server
+            .wait_for(Duration::from_secs(5), |l| l == line)
+            .with_context(|| format!("no {line:?} in {:?}", server.stdout()))?;
+    }
     Ok(())
 }
 
@@ -333,14 +339,11 @@ fn drain_timeout_cuts_a_call_that_runs_too_long() -> Result<()> {
         !status.success(),
         "forced shutdown exits non-zero: {status}"
     );
-    ensure!(
-        server
-            .stderr()
-            .iter()
-            .any(|l| l.contains("Force closing MCP server")),
-        "{:?}",
-        server.stderr()
-    );
+    server
+        .wait_for(Duration::from_secs(5), |l| {
+            l.contains("Force closing MCP server")
+        })
+        .with_context(|| format!("no Force closing line in {:?}", server.stderr()))?;
     let _ = call.join();
     Ok(())
 }
