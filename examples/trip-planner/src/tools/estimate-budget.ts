@@ -45,7 +45,7 @@ export default async function (args: Args, _extra: ToolHandlerExtra) {
     content: [
       {
         type: 'text' as const,
-        text: `Estimated budget for ${who}, ${budget.days} days (${budget.style}): EUR ${budget.total} (EUR ${budget.perPersonPerDay} per person per day).`,
+        text: `Estimated budget for ${who}, ${budget.days} day(s) (${budget.style}): EUR ${budget.total} (EUR ${budget.perPersonPerDay} per person per day).`,
       },
     ],
     structuredContent: budget,
