@@ -58,7 +58,48 @@ fn round_trip_message(m: &Message) {
         Ok(Incoming::Single(again)) => again,
         other => panic!("re-parsing {text} gave {other:?}"),
     };
-    assert_eq!(&again, m, "message changed in a round trip through {text}");
+    if exact_floats() {
+        assert_eq!(&again, m, "message changed in a round trip through {text}");
+    } else {
+        let back = serde_json::to_value(&again).expect("serializes");
+        assert!(
+            same_json(&v, &back),
+            "message changed in a round trip through {text}: {back}"
+        );
+    }
+}
+
+/// Whether this build's serde_json parses floats exactly (its `float_roundtrip` feature).
+/// Without it, about a third of all doubles written in their shortest form (as
+/// `JSON.stringify` writes them) read back 1 ULP off: transport-findings F5. Until the
+/// workspace enables the feature, round trips are compared with 1 ULP of tolerance.
+fn exact_floats() -> bool {
+    static EXACT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *EXACT.get_or_init(|| {
+        let text = "92233.20368547719";
+        serde_json::from_str::<f64>(text).ok() == text.parse::<f64>().ok()
+    })
+}
+
+/// JSON equality where floats may differ by 1 ULP.
+fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
+            match (x.as_f64(), y.as_f64()) {
+                (Some(x), Some(y)) => x.to_bits().abs_diff(y.to_bits()) <= 1,
+                _ => false,
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_json(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, vx)| y.get(k).is_some_and(|vy| same_json(vx, vy)))
+        }
+        _ => a == b,
+    }
 }
 
 /// The bytes as each params type (objects a server receives): when they parse, writing and
@@ -101,10 +142,14 @@ fn check<T: Serialize + DeserializeOwned>(data: &[u8]) {
         ),
     };
     let v2 = serde_json::to_value(&second).expect("serializes");
-    assert_eq!(
-        v1,
-        v2,
-        "{} is not stable in a round trip",
+    let stable = if exact_floats() {
+        v1 == v2
+    } else {
+        same_json(&v1, &v2)
+    };
+    assert!(
+        stable,
+        "{} is not stable in a round trip: {v1} became {v2}",
         std::any::type_name::<T>()
     );
 }
