@@ -103,25 +103,33 @@ fn deflate(c: &mut Compress, mut input: &[u8], out: &mut Vec<u8>, flush: FlushCo
     }
 }
 
-/// Whether an `Accept-Encoding` value accepts gzip (`gzip` or `*`, not with `q=0`).
-pub(crate) fn accepts_gzip(value: &str) -> bool {
-    value.split(',').any(|item| {
+/// Whether `Accept-Encoding` (all its header lines) accepts gzip (RFC 9110 12.5.3): an
+/// explicit `gzip` or `x-gzip` entry decides by its `q`; without one, `*` decides. So
+/// `gzip;q=0, *` refuses gzip although `*` alone would accept it.
+pub(crate) fn accepts_gzip<'a>(values: impl IntoIterator<Item = &'a str>) -> bool {
+    let mut explicit: Option<bool> = None;
+    let mut wildcard: Option<bool> = None;
+    for item in values.into_iter().flat_map(|v| v.split(',')) {
         let mut it = item.split(';');
         let coding = it.next().unwrap_or("").trim();
-        if !(coding.eq_ignore_ascii_case("gzip")
-            || coding.eq_ignore_ascii_case("x-gzip")
-            || coding == "*")
-        {
-            return false;
-        }
-        !it.any(|p| {
+        let acceptable = !it.any(|p| {
             let p = p.trim();
             p.strip_prefix("q=")
                 .or_else(|| p.strip_prefix("Q="))
                 .and_then(|q| q.trim().parse::<f32>().ok())
                 .is_some_and(|q| q <= 0.0)
-        })
-    })
+        });
+        let slot = if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+            &mut explicit
+        } else if coding == "*" {
+            &mut wildcard
+        } else {
+            continue;
+        };
+        // Listed twice: any refusal wins.
+        *slot = Some(slot.unwrap_or(true) && acceptable);
+    }
+    explicit.or(wildcard).unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -172,12 +180,26 @@ mod tests {
 
     #[test]
     fn accept_encoding() {
-        assert!(accepts_gzip("gzip"));
-        assert!(accepts_gzip("deflate, gzip;q=0.5"));
-        assert!(accepts_gzip("*"));
-        assert!(accepts_gzip("GZIP"));
-        assert!(!accepts_gzip("gzip;q=0"));
-        assert!(!accepts_gzip("br, deflate"));
-        assert!(!accepts_gzip(""));
+        let one = |v: &str| accepts_gzip([v]);
+        assert!(one("gzip"));
+        assert!(one("deflate, gzip;q=0.5"));
+        assert!(one("*"));
+        assert!(one("GZIP"));
+        assert!(!one("gzip;q=0"));
+        assert!(!one("br, deflate"));
+        assert!(!one(""));
+        assert!(!one("*;q=0"));
+        assert!(one("*;q=0, gzip"));
+    }
+
+    #[test]
+    fn explicit_gzip_refusal_beats_the_wildcard() {
+        // Was accepted: `*` matched although gzip itself was refused.
+        assert!(!accepts_gzip(["gzip;q=0, *"]));
+        assert!(!accepts_gzip(["*, x-gzip;q=0.000"]));
+        // The same across two header lines.
+        assert!(!accepts_gzip(["gzip;q=0", "*"]));
+        assert!(!accepts_gzip(["gzip", "gzip;q=0"]));
+        assert!(accepts_gzip(["br", "*"]));
     }
 }

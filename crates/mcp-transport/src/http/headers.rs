@@ -53,10 +53,11 @@ pub(crate) fn content_length(h: &HeaderMap) -> Option<u64> {
 
 /// Whether the client accepts gzip.
 pub(crate) fn accepts_gzip(h: &HeaderMap) -> bool {
-    h.get_all(ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(crate::gzip::accepts_gzip)
+    crate::gzip::accepts_gzip(
+        h.get_all(ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    )
 }
 
 #[cfg(test)]
