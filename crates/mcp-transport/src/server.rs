@@ -6,6 +6,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -103,7 +104,8 @@ impl HttpServer {
         self
     }
 
-    /// How long a client may take to send the request head (default 10 s).
+    /// How long a client may take to send a request head (default 10 s); a new connection
+    /// that has sent no complete request head by then is closed.
     pub fn header_read_timeout(mut self, t: Duration) -> Self {
         self.header_read_timeout = t;
         self
@@ -247,14 +249,32 @@ impl BoundServer {
                     };
                     let _ = stream.set_nodelay(true);
                     let state = Arc::clone(&self.state);
+                    // Set by the first request. hyper's header timer only runs once the HTTP
+                    // version is known, which takes the client's first bytes: a client that
+                    // sends nothing (or half the HTTP/2 preface) would hold the connection
+                    // forever. So the connection must have produced a request by the header
+                    // read timeout; after that, hyper's own timer guards each request head.
+                    let got_request = Arc::new(AtomicBool::new(false));
+                    let seen = Arc::clone(&got_request);
                     let svc = hyper::service::service_fn(move |req| {
+                        seen.store(true, Ordering::Relaxed);
                         let state = Arc::clone(&state);
                         async move { Ok::<_, Infallible>(state.route(req).await) }
                     });
                     let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
                     let conn = graceful.watch(conn);
+                    let first_request_timeout = self.header_read_timeout;
                     conns.spawn(async move {
-                        if let Err(e) = conn.await {
+                        let mut conn = std::pin::pin!(conn);
+                        let ended = match tokio::time::timeout(first_request_timeout, conn.as_mut()).await {
+                            Ok(ended) => ended,
+                            Err(_) if !got_request.load(Ordering::Relaxed) => {
+                                tracing::debug!(target: TARGET, "no request within the header read timeout; connection closed");
+                                return;
+                            }
+                            Err(_) => conn.await,
+                        };
+                        if let Err(e) = ended {
                             tracing::debug!(target: TARGET, error = %e, "connection ended with an error");
                         }
                     });

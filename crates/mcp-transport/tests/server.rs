@@ -449,3 +449,61 @@ async fn typed_tools_lists_and_pagination() {
         .await;
     assert_rpc_error(&r, -32601);
 }
+
+/// Serves with a short header read timeout; returns the address.
+async fn start_with_header_timeout(t: Duration) -> SocketAddr {
+    let server = mcp_transport::McpServer::builder().build().unwrap();
+    let bound = HttpServer::new(Transport::new(server, TransportConfig::new()))
+        .header_read_timeout(t)
+        .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = bound.local_addr();
+    tokio::spawn(bound.serve_until(std::future::pending()));
+    addr
+}
+
+/// Reads until the server closes the connection; false if it is still open after `within`.
+async fn closed_within(stream: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 1024];
+    let read_to_end = async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(within, read_to_end).await.is_ok()
+}
+
+#[tokio::test]
+async fn silent_and_slow_connections_are_closed_after_the_header_read_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let addr = start_with_header_timeout(Duration::from_millis(200)).await;
+    // Connects and says nothing: was held open forever (the HTTP version was never decided,
+    // so the HTTP/1 header timer never started).
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    assert!(closed_within(&mut silent, Duration::from_secs(5)).await);
+    // Sends the first bytes of the HTTP/2 preface, then stalls: same.
+    let mut preface = tokio::net::TcpStream::connect(addr).await.unwrap();
+    preface.write_all(b"PRI * HTTP").await.unwrap();
+    assert!(closed_within(&mut preface, Duration::from_secs(5)).await);
+    // An HTTP/1 request head that never ends.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    assert!(closed_within(&mut slow, Duration::from_secs(5)).await);
+    // A complete request is still answered.
+    let mut ok = tokio::net::TcpStream::connect(addr).await.unwrap();
+    ok.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut text = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut ok, &mut text)
+        .await
+        .unwrap();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+}
