@@ -266,3 +266,75 @@ async fn negotiates_versions() {
     .await;
     assert_rpc_error(&r, -32602);
 }
+
+#[tokio::test]
+async fn resource_subscriptions_per_session_are_bounded() {
+    let s = start(TransportConfig::new()).await;
+    // 2025-03-26 allows batches: 1000 subscriptions in one POST.
+    let sid = initialize(s.addr, "2025-03-26", json!({})).await;
+    let batch: Vec<_> = (0..1000)
+        .map(|i| {
+            rpc(
+                i,
+                "resources/subscribe",
+                json!({"uri": format!("test://r/{i}")}),
+            )
+        })
+        .collect();
+    let r = post(s.addr, json!(batch))
+        .header("mcp-session-id", &sid)
+        .send()
+        .await;
+    assert_eq!(r.status, 200);
+    let answers = r.json();
+    assert_eq!(answers.as_array().map(Vec::len), Some(1000));
+    assert!(
+        answers
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["result"] == json!({}))
+    );
+    // Was accepted without end (one session could hold any number of URIs).
+    let more = post(
+        s.addr,
+        rpc(1000, "resources/subscribe", json!({"uri": "test://r/more"})),
+    )
+    .session(&sid)
+    .send()
+    .await;
+    assert_rpc_error(&more, -32602);
+    // Subscribing again to a URI already held is fine; unsubscribing makes room.
+    let again = post(
+        s.addr,
+        rpc(1001, "resources/subscribe", json!({"uri": "test://r/7"})),
+    )
+    .session(&sid)
+    .send()
+    .await;
+    assert_eq!(again.json()["result"], json!({}));
+    let off = post(
+        s.addr,
+        rpc(1002, "resources/unsubscribe", json!({"uri": "test://r/7"})),
+    )
+    .session(&sid)
+    .send()
+    .await;
+    assert_eq!(off.json()["result"], json!({}));
+    let now = post(
+        s.addr,
+        rpc(1003, "resources/subscribe", json!({"uri": "test://r/more"})),
+    )
+    .session(&sid)
+    .send()
+    .await;
+    assert_eq!(now.json()["result"], json!({}));
+    // A URI of several KiB is refused on its own.
+    let sid2 = initialize(s.addr, V, json!({})).await;
+    let long = format!("test://{}", "x".repeat(8 * 1024));
+    let r = post(s.addr, rpc(1, "resources/subscribe", json!({"uri": long})))
+        .session(&sid2)
+        .send()
+        .await;
+    assert_rpc_error(&r, -32602);
+}

@@ -119,7 +119,8 @@ impl McpServerBuilder {
         self
     }
 
-    /// Declares `resources.subscribe` and answers `resources/subscribe` / `unsubscribe`.
+    /// Declares `resources.subscribe` and answers `resources/subscribe` / `unsubscribe`. A
+    /// session holds at most 1000 subscriptions of URIs up to 4 KiB (`-32602` beyond).
     pub fn resource_subscriptions(mut self, on: bool) -> Self {
         self.subscriptions = on;
         self

@@ -113,11 +113,10 @@ fn read_resource(
 fn subscribe(ctx: &RequestContext, on: bool, params: Params) -> HandlerResult {
     let p: ReadResourceRequestParams = params.parse()?;
     if let Some(s) = &ctx.0.session {
-        let mut subs = lock(&s.subscriptions);
         if on {
-            subs.insert(p.uri);
+            s.subscribe(p.uri)?;
         } else {
-            subs.remove(&p.uri);
+            lock(&s.subscriptions).remove(&p.uri);
         }
     }
     Ok(Payload::empty_object())

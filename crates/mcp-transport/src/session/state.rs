@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
-use mcp_proto::{ClientCapabilities, Implementation, LoggingLevel, ProtocolVersion, RequestId};
+use mcp_proto::{
+    ClientCapabilities, Implementation, LoggingLevel, McpError, ProtocolVersion, RequestId,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::pending::{PendingRequests, lock};
@@ -23,6 +25,12 @@ pub(crate) struct ClientInfo {
 }
 
 const LEVEL_UNSET: u8 = u8::MAX;
+
+/// The most resources one session may subscribe to, and the longest URI it may subscribe
+/// with: the set is fed by the client and lives as long as the session.
+pub(crate) const MAX_SUBSCRIPTIONS: usize = 1000;
+/// See [`MAX_SUBSCRIPTIONS`].
+pub(crate) const MAX_SUBSCRIPTION_URI_BYTES: usize = 4096;
 
 /// A live session.
 pub(crate) struct Session {
@@ -114,6 +122,24 @@ impl Session {
             }
             None => false,
         }
+    }
+
+    /// Adds a `resources/subscribe` URI, within [`MAX_SUBSCRIPTIONS`] and
+    /// [`MAX_SUBSCRIPTION_URI_BYTES`] (`-32602` beyond them).
+    pub(crate) fn subscribe(&self, uri: String) -> Result<(), McpError> {
+        if uri.len() > MAX_SUBSCRIPTION_URI_BYTES {
+            return Err(McpError::invalid_params(format!(
+                "Resource URI too long to subscribe to (at most {MAX_SUBSCRIPTION_URI_BYTES} bytes)"
+            )));
+        }
+        let mut subs = lock(&self.subscriptions);
+        if subs.len() >= MAX_SUBSCRIPTIONS && !subs.contains(&uri) {
+            return Err(McpError::invalid_params(format!(
+                "Too many resource subscriptions (at most {MAX_SUBSCRIPTIONS} per session)"
+            )));
+        }
+        subs.insert(uri);
+        Ok(())
     }
 
     /// Ends the session: cancels its requests, closes its streams, drops waiting requests.
