@@ -183,7 +183,9 @@ impl ClientPeer for Peer {
         let method = method.to_string();
         Box::pin(async move {
             let params = (!params.is_null()).then_some(params);
-            ctx.send_request(&method, params)
+            // No time limit here: the worker applies the handler's own (`options.timeout`,
+            // 60 s by default) and withdraws the request with `cancelRequest`.
+            ctx.send_request_with_timeout(&method, params, None)
                 .await
                 .map_err(|err| match err {
                     mcp_transport::ClientRequestError::Rpc(e) => {

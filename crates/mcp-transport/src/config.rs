@@ -47,6 +47,7 @@ pub struct TransportConfig {
     pub(crate) gzip: bool,
     pub(crate) auth: Option<Arc<dyn AuthHook>>,
     pub(crate) log_headers: bool,
+    pub(crate) client_request_timeout: Option<Duration>,
 }
 
 impl Default for TransportConfig {
@@ -69,6 +70,7 @@ impl Default for TransportConfig {
             gzip: true,
             auth: None,
             log_headers: false,
+            client_request_timeout: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -76,7 +78,7 @@ impl Default for TransportConfig {
 impl TransportConfig {
     /// The defaults: `/mcp`, stateful, JSON replies, 5 min idle timeout, 10,000 sessions,
     /// 4 MiB bodies, loopback origins, any Host, 15 s keep-alive, 100 events of SSE history,
-    /// `retry: 1000`, 5 s drain, gzip on.
+    /// `retry: 1000`, 5 s drain, gzip on, 60 s for the client to answer a server request.
     pub fn new() -> Self {
         Self::default()
     }
@@ -191,6 +193,16 @@ impl TransportConfig {
         self
     }
 
+    /// How long [`RequestContext::send_request`](crate::RequestContext::send_request) (and
+    /// sampling, elicitation, roots) waits for the client's answer before it gives up with
+    /// [`ClientRequestError::Timeout`](crate::ClientRequestError::Timeout) and tells the client
+    /// with `notifications/cancelled`. Default 60 s, as the TypeScript SDK; `None` waits until
+    /// the request is cancelled.
+    pub fn client_request_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.client_request_timeout = timeout.into();
+        self
+    }
+
     /// The authentication hook (see [`AuthHook`]).
     pub fn auth(mut self, hook: impl AuthHook) -> Self {
         self.auth = Some(Arc::new(hook));
@@ -236,6 +248,8 @@ impl fmt::Debug for TransportConfig {
             .field("resource_metadata_url", &self.resource_metadata_url)
             .field("gzip", &self.gzip)
             .field("auth", &self.auth.is_some())
+            .field("log_headers", &self.log_headers)
+            .field("client_request_timeout", &self.client_request_timeout)
             .finish()
     }
 }

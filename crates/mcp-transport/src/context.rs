@@ -1,11 +1,12 @@
 //! The context a handler gets: who is asking, with what, and how to talk back.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{HeaderMap, Uri};
 use mcp_proto::{
     ClientCapabilities, CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams,
-    ElicitResult, Implementation, ListRootsResult, LoggingLevel, McpError, Meta,
+    ElicitResult, ErrorCode, Implementation, ListRootsResult, LoggingLevel, McpError, Meta,
     ProgressNotificationParams, ProgressToken, ProtocolVersion, RequestId, methods,
 };
 use serde::de::DeserializeOwned;
@@ -54,6 +55,10 @@ pub enum ClientRequestError {
     /// The request (or its session) was cancelled while waiting.
     #[error("cancelled while waiting for the client")]
     Cancelled,
+    /// The client did not answer in time (see
+    /// [`TransportConfig::client_request_timeout`](crate::TransportConfig::client_request_timeout)).
+    #[error("the client did not answer within {0:?}")]
+    Timeout(Duration),
     /// The session closed, or the stream the request had to go on is gone.
     #[error("the connection to the client is closed")]
     Closed,
@@ -75,6 +80,10 @@ impl From<ClientRequestError> for McpError {
     fn from(e: ClientRequestError) -> Self {
         match e {
             ClientRequestError::Rpc(e) => e,
+            ClientRequestError::Timeout(after) => McpError::new(
+                ErrorCode::REQUEST_TIMEOUT,
+                format!("Request timed out after {} ms", after.as_millis()),
+            ),
             other => McpError::internal(other.to_string()),
         }
     }
@@ -207,11 +216,27 @@ impl RequestContext {
         }
     }
 
-    /// Sends a request to the client on this request's stream and waits for the answer.
+    /// Sends a request to the client on this request's stream and waits for the answer, at
+    /// most the transport's
+    /// [`client_request_timeout`](crate::TransportConfig::client_request_timeout).
     pub async fn send_request(
         &self,
         method: &str,
         params: Option<Value>,
+    ) -> Result<Value, ClientRequestError> {
+        let timeout = self.0.engine.config.client_request_timeout;
+        self.send_request_with_timeout(method, params, timeout)
+            .await
+    }
+
+    /// [`send_request`](Self::send_request) with its own time limit (`None`: wait until the
+    /// request is cancelled). When the time is up, the client is told with
+    /// `notifications/cancelled`.
+    pub async fn send_request_with_timeout(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        timeout: Option<Duration>,
     ) -> Result<Value, ClientRequestError> {
         let pending = match &self.0.session {
             Some(s) => PendingOwner::Session(Arc::clone(s)),
@@ -221,18 +246,27 @@ impl RequestContext {
         let guard = ForgetOnDrop { owner: pending, id };
         let msg = wire::request(&guard.id, method, params.as_ref());
         self.0.reply.send_message(&msg)?;
-        tokio::select! {
-            answer = rx => match answer {
+        let deadline = async {
+            match timeout {
+                Some(t) => tokio::time::sleep(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        let (gave_up, reason) = tokio::select! {
+            answer = rx => return match answer {
                 Ok(Ok(v)) => Ok(v),
                 Ok(Err(e)) => Err(ClientRequestError::Rpc(e)),
                 Err(_) => Err(ClientRequestError::Closed),
             },
-            () = self.0.token.cancelled() => {
-                let p = serde_json::json!({"requestId": guard.id, "reason": "cancelled"});
-                let _ = self.send_notification(methods::NOTIFICATION_CANCELLED, Some(p));
-                Err(ClientRequestError::Cancelled)
-            }
-        }
+            () = self.0.token.cancelled() => (ClientRequestError::Cancelled, "cancelled"),
+            () = deadline => (
+                ClientRequestError::Timeout(timeout.unwrap_or_default()),
+                "timed out",
+            ),
+        };
+        let p = serde_json::json!({"requestId": guard.id, "reason": reason});
+        let _ = self.send_notification(methods::NOTIFICATION_CANCELLED, Some(p));
+        Err(gave_up)
     }
 
     async fn typed_request<T: DeserializeOwned>(

@@ -326,3 +326,30 @@ async fn sampling_round_trips_through_the_client() {
     assert_eq!(r.content_type(), Some("application/json"));
     assert_rpc_error(&r, -32603);
 }
+
+#[tokio::test]
+async fn a_client_that_never_answers_a_sampling_request_times_out() {
+    let mut s =
+        start(TransportConfig::new().client_request_timeout(Duration::from_millis(300))).await;
+    let sid = initialize(s.addr, V, json!({"sampling":{}})).await;
+    let mut st = post(
+        s.addr,
+        rpc(8, "tools/call", json!({"name":"sample","arguments":{}})),
+    )
+    .session(&sid)
+    .stream()
+    .await;
+    let (_, req_msg) = st.next_message().await.unwrap();
+    assert_eq!(req_msg["method"], "sampling/createMessage");
+    // No answer: the handler waited (and kept its session busy) for ever.
+    let (_, cancel) = st.next_message().await.unwrap();
+    assert_eq!(cancel["method"], "notifications/cancelled");
+    assert_eq!(cancel["params"]["requestId"], req_msg["id"]);
+    let (_, m) = st.next_message().await.unwrap();
+    assert_eq!(m["id"], 8);
+    assert_eq!(m["error"]["code"], -32001);
+    assert_eq!(s.probe().await, Probe::Finished("sample".into()));
+    // A late answer is ignored.
+    let late = json!({"jsonrpc":"2.0","id":req_msg["id"],"result":{"role":"assistant","content":{"type":"text","text":"4"},"model":"m"}});
+    assert_eq!(post(s.addr, late).session(&sid).send().await.status, 202);
+}
