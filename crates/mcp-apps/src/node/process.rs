@@ -22,6 +22,8 @@ use super::worker::{Worker, log_worker};
 const MAX_FRAME_BYTES: usize = 512 * 1024 * 1024;
 /// Frames queued for one worker before senders wait.
 const OUT_QUEUE: usize = 1024;
+/// Raw output lines (Node's own messages) are cut after this many bytes.
+const MAX_LOG_LINE_BYTES: usize = 16 * 1024;
 /// Stderr lines kept for error messages about a worker that failed to start.
 const STDERR_TAIL: usize = 20;
 
@@ -345,15 +347,22 @@ async fn write_loop(
 }
 
 /// Logs what the process writes to stdout/stderr outside the patched console (Node's own
-/// messages, uncaught exceptions, native code).
+/// messages, uncaught exceptions, native code). Any bytes are fine (not UTF-8: replaced), and
+/// a line longer than [`MAX_LOG_LINE_BYTES`] is cut, so that the pipe is always drained and
+/// never gathered whole in memory.
 async fn pipe_output<R: AsyncRead + Unpin>(
     stream: R,
     slot: usize,
     level: LogLevel,
     tail: Option<Tail>,
 ) {
-    let mut lines = BufReader::new(stream).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
+    let mut reader = BufReader::new(stream);
+    let mut buf = Vec::new();
+    while let Ok(Some(cut)) = read_log_line(&mut reader, &mut buf, MAX_LOG_LINE_BYTES).await {
+        let mut line = String::from_utf8_lossy(&buf).into_owned();
+        if cut > 0 {
+            line.push_str(&format!("... [{cut} more bytes]"));
+        }
         log_worker(level, slot, &line);
         if let Some(tail) = &tail {
             let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
@@ -361,6 +370,38 @@ async fn pipe_output<R: AsyncRead + Unpin>(
                 tail.pop_front();
             }
             tail.push_back(line);
+        }
+    }
+}
+
+/// Reads one line (without its `\n` or `\r\n`) into `buf`, keeping at most `keep` bytes;
+/// returns how many bytes were cut, or `None` at the end of the stream.
+async fn read_log_line<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    keep: usize,
+) -> std::io::Result<Option<usize>> {
+    buf.clear();
+    let mut cut = 0usize;
+    let mut started = false;
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(started.then_some(cut));
+        }
+        started = true;
+        let newline = available.iter().position(|&b| b == b'\n');
+        let chunk = &available[..newline.unwrap_or(available.len())];
+        let take = chunk.len().min(keep.saturating_sub(buf.len()));
+        buf.extend_from_slice(&chunk[..take]);
+        cut = cut.saturating_add(chunk.len() - take);
+        let used = newline.map_or(chunk.len(), |i| i + 1);
+        reader.consume(used);
+        if newline.is_some() {
+            if cut == 0 && buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+            return Ok(Some(cut));
         }
     }
 }
@@ -453,5 +494,36 @@ mod tests {
         let mut reader = BufReader::with_capacity(64, &data[..]);
         let mut buf = Vec::new();
         assert!(read_frame(&mut reader, &mut buf, 100).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn raw_output_survives_bad_utf8_and_huge_lines() {
+        let (mut tx, rx) = tokio::io::duplex(1024);
+        let tail: Tail = Arc::default();
+        let reader = tokio::spawn(pipe_output(rx, 0, LogLevel::Warn, Some(tail.clone())));
+        // Invalid UTF-8 ended the reader (`lines()` fails on it): later output was never
+        // read, and a worker blocked on its full stderr pipe.
+        tx.write_all(b"bad \xff\xfe bytes\n").await.unwrap();
+        // A line without end was gathered whole in memory.
+        let huge = vec![b'x'; 3 * MAX_LOG_LINE_BYTES];
+        tx.write_all(&huge).await.unwrap();
+        tx.write_all(b"\nafter\n").await.unwrap();
+        drop(tx);
+        reader.await.unwrap();
+        let lines: Vec<String> = tail.lock().unwrap().iter().cloned().collect();
+        assert_eq!(
+            lines.len(),
+            3,
+            "{:?}",
+            lines.iter().map(|l| l.len()).collect::<Vec<_>>()
+        );
+        assert_eq!(lines[0], "bad \u{fffd}\u{fffd} bytes");
+        assert!(lines[1].len() < MAX_LOG_LINE_BYTES + 100);
+        assert!(
+            lines[1].ends_with(&format!("[{} more bytes]", 2 * MAX_LOG_LINE_BYTES)),
+            "{}",
+            &lines[1][lines[1].len() - 40..]
+        );
+        assert_eq!(lines[2], "after");
     }
 }
