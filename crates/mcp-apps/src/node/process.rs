@@ -20,6 +20,8 @@ use super::worker::{Worker, log_worker};
 
 /// A frame longer than this means something is badly wrong; the worker is replaced.
 const MAX_FRAME_BYTES: usize = 512 * 1024 * 1024;
+/// Capacity the frame buffer keeps between frames.
+const KEEP_FRAME_CAPACITY: usize = 256 * 1024;
 /// Frames queued for one worker before senders wait.
 const OUT_QUEUE: usize = 1024;
 /// Raw output lines (Node's own messages) are cut after this many bytes.
@@ -184,11 +186,11 @@ async fn wait_loaded(
         let parsed = serde_json::from_slice::<Inbound>(buf);
         match parsed {
             Ok(frame) if frame.t == Kind::Loaded => {
-                buf.clear();
+                reset_frame(buf);
                 return Ok(frame);
             }
             Ok(frame) if frame.t == Kind::LoadError => {
-                buf.clear();
+                reset_frame(buf);
                 return Err(NodeHostError::Load {
                     message: frame
                         .message
@@ -198,10 +200,10 @@ async fn wait_loaded(
             // Console output of the modules' top level.
             Ok(_) => {
                 worker.handle(buf);
-                buf.clear();
+                reset_frame(buf);
             }
             Err(e) => {
-                buf.clear();
+                reset_frame(buf);
                 return Err(NodeHostError::Worker {
                     detail: format!("the worker sent an unreadable load report ({e})"),
                 });
@@ -235,7 +237,7 @@ pub(crate) async fn run(
                 Ok(true) => {
                     last_seen = Instant::now();
                     worker.handle(buf);
-                    buf.clear();
+                    reset_frame(buf);
                 }
                 Ok(false) => {
                     // The worker closed the channel: it is exiting.
@@ -278,8 +280,15 @@ pub(crate) async fn run(
 async fn drain(worker: &Arc<Worker>, reader: &mut BufReader<OwnedReadHalf>, buf: &mut Vec<u8>) {
     while let Ok(true) = read_frame(reader, buf, MAX_FRAME_BYTES).await {
         worker.handle(buf);
-        buf.clear();
+        reset_frame(buf);
     }
+}
+
+/// Empties the frame buffer after a frame was handled, giving back the memory of a large one
+/// (a frame may be hundreds of MiB; the buffer lives as long as the worker).
+fn reset_frame(buf: &mut Vec<u8>) {
+    buf.clear();
+    buf.shrink_to(KEEP_FRAME_CAPACITY);
 }
 
 /// Reads one newline-terminated frame into `buf` (without the newline). Cancel-safe: bytes of
@@ -525,5 +534,20 @@ mod tests {
             &lines[1][lines[1].len() - 40..]
         );
         assert_eq!(lines[2], "after");
+    }
+
+    #[tokio::test]
+    async fn a_large_frame_does_not_keep_its_memory() {
+        let mut data = vec![b'x'; 8 * KEEP_FRAME_CAPACITY];
+        data.extend_from_slice(b"\n{}\n");
+        let mut reader = BufReader::new(&data[..]);
+        let mut buf = Vec::new();
+        assert!(read_frame(&mut reader, &mut buf, usize::MAX).await.unwrap());
+        assert!(buf.capacity() >= 8 * KEEP_FRAME_CAPACITY);
+        // `clear` alone kept all of it for the life of the worker.
+        reset_frame(&mut buf);
+        assert!(buf.is_empty() && buf.capacity() <= KEEP_FRAME_CAPACITY);
+        assert!(read_frame(&mut reader, &mut buf, usize::MAX).await.unwrap());
+        assert_eq!(buf, b"{}");
     }
 }
