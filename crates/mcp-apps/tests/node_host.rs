@@ -382,6 +382,15 @@ async fn console_output_is_logged_with_the_tool_name_and_never_breaks_the_channe
     )
     .await
     .expect("CallTool line");
+    // Argument names of a tool without a schema are the client's text: a line break in one
+    // printed a forged second log line.
+    let _ = call(&host, "plain-json", json!({"q": "x", "a\n[MCP] forged": 1})).await;
+    wait_for_log(
+        |c| c.target == "mcp" && c.message == r"CallTool: plain-json{q, a\n[MCP] forged}",
+        Duration::from_secs(2),
+    )
+    .await
+    .expect("CallTool line with the line break escaped");
     host.shutdown().await;
 }
 

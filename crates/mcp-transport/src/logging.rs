@@ -1,6 +1,8 @@
 //! Log lines with sunpeak's texts (target `mcp`), so a binary can print `[MCP] <msg>` with
 //! the structured fields (`sessionId`, `active`, `error`) as sunpeak's JSON extras.
 
+use std::borrow::Cow;
+
 use tracing::Level;
 
 use crate::session::id::short;
@@ -13,15 +15,41 @@ pub(crate) fn incoming(method: &str, uri: Option<&str>, session_header: Option<&
     if !tracing::enabled!(target: TARGET, Level::INFO) {
         return;
     }
-    let mut line = format!("← {method}");
+    let line = incoming_line(method, uri, session_header);
+    tracing::info!(target: TARGET, "{line}");
+}
+
+fn incoming_line(method: &str, uri: Option<&str>, session_header: Option<&str>) -> String {
+    let mut line = format!("← {}", printable(method, 200));
     if let Some(uri) = uri {
         line.push_str(" uri=");
-        line.push_str(&serde_json::to_string(uri).unwrap_or_default());
+        line.push_str(&serde_json::to_string(&printable(uri, 2048)).unwrap_or_default());
     }
     if let Some(sid) = session_header {
         line.push_str(&format!(" ({}...)", short(sid)));
     }
-    tracing::info!(target: TARGET, "{line}");
+    line
+}
+
+/// Text a client chose (a method name, a URI, argument names), made safe for one log line:
+/// control characters escaped (`\n` cannot start a forged line) and cut after `max` bytes.
+pub fn printable(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max && !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len().min(max) + 16);
+    for c in text.chars() {
+        if out.len() >= max {
+            out.push_str(&format!("... [{} bytes]", text.len()));
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// `Headers: <JSON.stringify(headers, null, 2)>`: lower-case names, repeated values joined
@@ -73,5 +101,33 @@ pub(crate) fn transport_error(session: Option<&str>, error: &str) {
         None => {
             tracing::error!(target: TARGET, error = format!("Error: {error}"), "Transport error")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_text_cannot_forge_or_flood_log_lines() {
+        assert_eq!(incoming_line("tools/list", None, None), "← tools/list");
+        // A method with a line break printed a second, forged line.
+        let forged = incoming_line("x\n[MCP] Session started: evil...", None, None);
+        assert!(!forged.contains('\n'), "{forged}");
+        assert_eq!(forged, "← x\\n[MCP] Session started: evil...");
+        // A 4 MiB method was printed whole.
+        let long = incoming_line(
+            &"m".repeat(4 << 20),
+            Some(&"u".repeat(4 << 20)),
+            Some("abcdefghij"),
+        );
+        assert!(long.len() < 2400, "{}", long.len());
+        assert!(
+            long.ends_with("... [4194304 bytes]\" (abcdefgh...)"),
+            "{}",
+            &long[long.len() - 60..]
+        );
+        assert_eq!(printable("ok", 10), "ok");
+        assert_eq!(printable("a\u{7}é", 10), "a\\u{7}é");
     }
 }

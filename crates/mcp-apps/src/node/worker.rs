@@ -169,7 +169,9 @@ impl Worker {
             Kind::Done => self.on_done(frame),
             Kind::Calltool => {
                 if let Some(tool) = frame.id.and_then(|id| self.tool_of(id)) {
+                    // Without a schema the argument names are the client's own text.
                     let keys = frame.keys.unwrap_or_default();
+                    let keys = mcp_transport::logging::printable(&keys, 1024);
                     tracing::info!(target: "mcp", "CallTool: {tool}{{{keys}}}");
                 }
             }
