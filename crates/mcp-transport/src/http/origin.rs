@@ -1,5 +1,7 @@
 //! `Host` and `Origin` validation (DNS rebinding protection).
 
+use std::net::{Ipv4Addr, Ipv6Addr};
+
 use http::uri::Authority;
 
 /// Outcome of the Host check.
@@ -12,21 +14,38 @@ pub(crate) enum HostCheck {
     Forbidden,
 }
 
-/// Whether a hostname (no port, brackets kept for IPv6) is loopback.
+/// Whether a hostname (no port, brackets kept for IPv6) is loopback: `localhost`,
+/// `*.localhost`, `127.0.0.0/8`, `[::1]` in any spelling.
 fn is_loopback_host(host: &str) -> bool {
     let h = host.to_ascii_lowercase();
-    h == "localhost"
-        || h.ends_with(".localhost")
-        || h == "[::1]"
-        || h == "::1"
-        || h.starts_with("127.")
-            && h.split('.').count() == 4
-            && h.split('.').all(|p| p.parse::<u8>().is_ok())
+    if h == "localhost" || h.ends_with(".localhost") {
+        return true;
+    }
+    if let Some(v6) = h.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return v6.parse::<Ipv6Addr>().is_ok_and(|ip| {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        });
+    }
+    h.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Splits an authority into host and port text.
-fn split_authority(a: &Authority) -> (&str, Option<u16>) {
-    (a.host(), a.port_u16())
+/// Splits an authority into host and port, or `None` when the port is not a number up to
+/// 65535 (`http` accepts any text there: `localhost:abc`, `localhost:99999`). An empty port
+/// (`localhost:`) is allowed, as RFC 3986 does.
+fn split_authority(a: &Authority) -> Option<(&str, Option<u16>)> {
+    let port = a
+        .as_str()
+        .rsplit_once('@')
+        .map_or(a.as_str(), |(_, hostport)| hostport)
+        .strip_prefix(a.host())
+        .and_then(|rest| rest.strip_prefix(':'));
+    match port {
+        None | Some("") => Some((a.host(), None)),
+        Some(p) if p.bytes().all(|b| b.is_ascii_digit()) => {
+            p.parse::<u16>().ok().map(|n| (a.host(), Some(n)))
+        }
+        Some(_) => None,
+    }
 }
 
 /// Checks a Host header value (or the URI authority of HTTP/2 requests).
@@ -45,10 +64,12 @@ pub(crate) fn check_host(host: Option<&str>, allowed: Option<&[String]>) -> Host
     if auth.as_str().contains('@') {
         return HostCheck::Malformed;
     }
+    let Some((name, port)) = split_authority(&auth) else {
+        return HostCheck::Malformed;
+    };
     let Some(allowed) = allowed else {
         return HostCheck::Ok;
     };
-    let (name, port) = split_authority(&auth);
     if is_loopback_host(name) {
         return HostCheck::Ok;
     }
@@ -59,7 +80,9 @@ pub(crate) fn check_host(host: Option<&str>, allowed: Option<&[String]>) -> Host
         let Ok(e) = entry.parse::<Authority>() else {
             continue;
         };
-        let (en, ep) = split_authority(&e);
+        let Some((en, ep)) = split_authority(&e) else {
+            continue;
+        };
         if en.eq_ignore_ascii_case(name) && (ep.is_none() || ep == port) {
             return HostCheck::Ok;
         }
@@ -80,7 +103,7 @@ pub(crate) fn origin_allowed(origin: &str, allowed: &[String]) -> bool {
         && let Ok(auth) = rest.parse::<Authority>()
         && !rest.contains('/')
         && !rest.contains('@')
-        && is_loopback_host(auth.host())
+        && split_authority(&auth).is_some_and(|(host, _)| is_loopback_host(host))
     {
         return true;
     }
@@ -128,6 +151,43 @@ mod tests {
             HostCheck::Forbidden
         );
         assert_eq!(check_host(None, Some(&list)), HostCheck::Forbidden);
+    }
+
+    #[test]
+    fn malformed_ports_and_loopback_spellings() {
+        // Any text after the colon passed as a Host (and as a loopback Origin).
+        for bad in [
+            "localhost:abc",
+            "localhost:99999",
+            "api.example.com:+80",
+            "[::1]:x",
+        ] {
+            assert_eq!(check_host(Some(bad), None), HostCheck::Malformed, "{bad}");
+        }
+        assert!(!origin_allowed("http://localhost:abc", &[]));
+        assert_eq!(check_host(Some("localhost:"), None), HostCheck::Ok);
+        assert_eq!(check_host(Some("localhost:080"), None), HostCheck::Ok);
+        let loop_only: &[String] = &[];
+        for host in [
+            "[0:0:0:0:0:0:0:1]:3000",
+            "[::ffff:127.0.0.1]",
+            "127.1.2.3",
+            "LocalHost:1",
+        ] {
+            assert_eq!(
+                check_host(Some(host), Some(loop_only)),
+                HostCheck::Ok,
+                "{host}"
+            );
+        }
+        for host in ["[::2]", "127.0.0.1.nip.io", "0.0.0.0", "[fe80::1]"] {
+            assert_eq!(
+                check_host(Some(host), Some(loop_only)),
+                HostCheck::Forbidden,
+                "{host}"
+            );
+        }
+        assert!(origin_allowed("http://[0:0:0:0:0:0:0:1]:8080", &[]));
     }
 
     #[test]
