@@ -402,6 +402,23 @@ mod tests {
     }
 
     #[test]
+    fn numbers_keep_their_exact_value() {
+        // What JavaScript clients send (shortest round-trip form) was read back as the
+        // neighbouring double by serde_json's default float parser, so tools got other numbers.
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"arguments":{"x":92233.20368547719,"y":1.0715660391465826e-75}}}"#;
+        let Message::Request(r) = one(body) else {
+            panic!("request")
+        };
+        let args = &r.params.unwrap()["arguments"];
+        assert_eq!(args["x"].as_f64(), Some(92233.20368547719));
+        assert_eq!(args["y"].as_f64(), Some(1.0715660391465826e-75));
+        assert_eq!(
+            args.to_string(),
+            r#"{"x":92233.20368547719,"y":1.0715660391465826e-75}"#
+        );
+    }
+
+    #[test]
     fn classifies_messages() {
         assert!(matches!(
             one(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
