@@ -18,6 +18,7 @@ use crate::registry::McpServer;
 use crate::service::{McpService, NotFound};
 use crate::session::SessionStore;
 use crate::session::id::new_session_id;
+use crate::session::state::Session;
 use crate::wire;
 
 pub(crate) struct Engine {
@@ -144,30 +145,19 @@ impl Transport {
         let (Some(s), _) = self.engine.store.get(session_id) else {
             return false;
         };
-        let msg = wire::notification(method, params.as_ref());
-        let mut t = lock(&s.streams);
-        if !t.has_standalone() {
-            return false;
-        }
-        let id = t.standalone();
-        t.send(id, &msg, true);
-        true
+        send_on_get_stream(&s, &wire::notification(method, params.as_ref()))
     }
 
     /// Sends a notification (e.g. `notifications/tools/list_changed`) to every session with a
     /// GET stream; returns how many.
     pub fn notify_all(&self, method: &str, params: Option<Value>) -> usize {
         let msg = wire::notification(method, params.as_ref());
-        let mut n = 0;
-        for s in self.engine.store.all() {
-            let mut t = lock(&s.streams);
-            if t.has_standalone() {
-                let id = t.standalone();
-                t.send(id, &msg, true);
-                n += 1;
-            }
-        }
-        n
+        self.engine
+            .store
+            .all()
+            .iter()
+            .filter(|s| send_on_get_stream(s, &msg))
+            .count()
     }
 
     /// Sends `notifications/resources/updated` to the sessions subscribed to `uri`.
@@ -176,19 +166,12 @@ impl Transport {
             mcp_proto::methods::NOTIFICATION_RESOURCES_UPDATED,
             Some(&serde_json::json!({ "uri": uri })),
         );
-        let mut n = 0;
-        for s in self.engine.store.all() {
-            if !lock(&s.subscriptions).contains(uri) {
-                continue;
-            }
-            let mut t = lock(&s.streams);
-            if t.has_standalone() {
-                let id = t.standalone();
-                t.send(id, &msg, true);
-                n += 1;
-            }
-        }
-        n
+        self.engine
+            .store
+            .all()
+            .iter()
+            .filter(|s| lock(&s.subscriptions).contains(uri) && send_on_get_stream(s, &msg))
+            .count()
     }
 
     /// Ends a session as DELETE would; false if unknown.
@@ -223,6 +206,18 @@ impl std::fmt::Debug for Transport {
             .field("sessions", &self.engine.store.len())
             .finish()
     }
+}
+
+/// Sends a message on a session's GET stream (kept in the history if it is momentarily
+/// disconnected); false if the session never opened one.
+fn send_on_get_stream(s: &Session, msg: &[u8]) -> bool {
+    let mut t = lock(&s.streams);
+    if !t.has_standalone() {
+        return false;
+    }
+    let id = t.standalone();
+    t.send(id, msg, true);
+    true
 }
 
 /// Keeps the in-flight counter accurate.

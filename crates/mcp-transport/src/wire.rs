@@ -45,23 +45,24 @@ pub(crate) fn error(out: &mut Vec<u8>, id: Option<&RequestId>, e: &McpError) {
 
 /// A notification.
 pub(crate) fn notification(method: &str, params: Option<&Value>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64);
-    out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"method\":");
-    let _ = serde_json::to_writer(&mut out, method);
-    if let Some(p) = params {
-        out.extend_from_slice(b",\"params\":");
-        let _ = serde_json::to_writer(&mut out, p);
-    }
-    out.push(b'}');
-    out
+    outgoing(None, method, params)
 }
 
 /// A request to the client.
 pub(crate) fn request(id: &RequestId, method: &str, params: Option<&Value>) -> Vec<u8> {
+    outgoing(Some(id), method, params)
+}
+
+/// A request (with an id) or a notification (without).
+fn outgoing(id: Option<&RequestId>, method: &str, params: Option<&Value>) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
-    out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
-    write_id(&mut out, Some(id));
-    out.extend_from_slice(b",\"method\":");
+    out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",");
+    if id.is_some() {
+        out.extend_from_slice(b"\"id\":");
+        write_id(&mut out, id);
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"method\":");
     let _ = serde_json::to_writer(&mut out, method);
     if let Some(p) = params {
         out.extend_from_slice(b",\"params\":");

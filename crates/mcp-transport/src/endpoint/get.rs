@@ -6,7 +6,7 @@ use std::sync::Arc;
 use http::{Response, StatusCode};
 
 use super::respond::{sse_response, with_session};
-use super::{Incoming, header_version};
+use super::{Incoming, find_session, header_version};
 use crate::engine::Engine;
 use crate::http::body::McpBody;
 use crate::http::{errors, headers};
@@ -25,12 +25,9 @@ pub(super) fn handle(engine: &Arc<Engine>, req: Incoming) -> Response<McpBody> {
         logging::transport_error(None, "Bad Request: Mcp-Session-Id header is required");
         return errors::missing_session();
     };
-    let (session, expired) = engine.store.get(sid);
-    if let Some(e) = expired {
-        logging::session_expired(&e.id, engine.store.len());
-    }
-    let Some(session) = session else {
-        return errors::unknown_session();
+    let session = match find_session(engine, sid) {
+        Ok(s) => s,
+        Err(r) => return r,
     };
     if let Err(r) = header_version(&req.headers, Some(sid)) {
         return r;

@@ -22,6 +22,7 @@ use crate::http::body::McpBody;
 use crate::http::origin::{HostCheck, check_host, origin_allowed};
 use crate::http::{cors, errors, headers};
 use crate::logging;
+use crate::session::state::Session;
 
 pub(crate) async fn handle<B>(engine: &Arc<Engine>, req: Request<B>) -> Response<McpBody>
 where
@@ -137,6 +138,17 @@ pub(crate) struct Incoming {
     pub(crate) headers: Arc<http::HeaderMap>,
     pub(crate) uri: http::Uri,
     pub(crate) auth: Option<AuthInfo>,
+}
+
+/// The live session `sid` names, or the 404 for an unknown one (an idle-expired session is
+/// closed and logged on the way).
+#[allow(clippy::result_large_err)]
+pub(crate) fn find_session(engine: &Engine, sid: &str) -> Result<Arc<Session>, Response<McpBody>> {
+    let (session, expired) = engine.store.get(sid);
+    if let Some(e) = expired {
+        logging::session_expired(&e.id, engine.store.len());
+    }
+    session.ok_or_else(errors::unknown_session)
 }
 
 /// Reads `MCP-Protocol-Version`: `Ok(None)` when absent, `Err` (a 400 response) when

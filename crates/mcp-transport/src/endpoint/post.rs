@@ -12,7 +12,7 @@ use mcp_proto::{
 
 use super::requests::{self, Dispatch};
 use super::respond::{self, with_session};
-use super::{Incoming, header_version};
+use super::{Incoming, find_session, header_version};
 use crate::auth::BoxError;
 use crate::config::ResponseMode;
 use crate::context::HttpInfo;
@@ -146,12 +146,9 @@ where
         logging::transport_error(None, msg);
         return errors::missing_session();
     };
-    let (session, expired) = engine.store.get(sid);
-    if let Some(e) = expired {
-        logging::session_expired(&e.id, engine.store.len());
-    }
-    let Some(session) = session else {
-        return errors::unknown_session();
+    let session = match find_session(engine, sid) {
+        Ok(s) => s,
+        Err(r) => return r,
     };
     if is_init {
         let e = McpError::invalid_request("Invalid Request: Server already initialized");
