@@ -64,6 +64,13 @@ where
     {
         Ok(b) => b,
         Err(ReadError::TooLarge) => return errors::payload_too_large(),
+        Err(ReadError::Stalled) => {
+            logging::transport_error(sid, "Request Timeout: the request body stopped arriving");
+            return errors::server_error(
+                StatusCode::REQUEST_TIMEOUT,
+                "Request Timeout: the request body stopped arriving",
+            );
+        }
         Err(ReadError::Io(e)) => {
             logging::transport_error(sid, &format!("could not read request body: {e}"));
             return errors::server_error(

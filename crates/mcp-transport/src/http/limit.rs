@@ -1,5 +1,7 @@
 //! Reading a request body with a size limit, counted while streaming.
 
+use std::time::Duration;
+
 use bytes::{Buf, Bytes, BytesMut};
 use http_body::Body;
 use http_body_util::BodyExt;
@@ -13,10 +15,17 @@ pub(crate) enum ReadError {
     TooLarge,
     /// The connection failed while reading.
     Io(BoxError),
+    /// No data for [`BODY_IDLE_TIMEOUT`]: the client stopped sending (hyper has no timer for
+    /// bodies, so a request promising more than it sends would wait for ever).
+    Stalled,
 }
 
+/// The longest pause between two chunks of a request body.
+pub(crate) const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Reads the whole body, failing as soon as more than `limit` bytes arrived (a
-/// `Content-Length` above the limit fails before reading anything).
+/// `Content-Length` above the limit fails before reading anything), or when the client pauses
+/// longer than [`BODY_IDLE_TIMEOUT`].
 pub(crate) async fn read_limited<B>(
     body: B,
     limit: usize,
@@ -34,7 +43,11 @@ where
     // The common case is one chunk: keep it without copying.
     let mut first: Option<Bytes> = None;
     let mut rest: Option<BytesMut> = None;
-    while let Some(frame) = body.frame().await {
+    loop {
+        let Ok(frame) = tokio::time::timeout(BODY_IDLE_TIMEOUT, body.frame()).await else {
+            return Err(ReadError::Stalled);
+        };
+        let Some(frame) = frame else { break };
         let frame = frame.map_err(|e| ReadError::Io(e.into()))?;
         let Ok(mut data) = frame.into_data() else {
             continue;
@@ -67,6 +80,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::StreamExt;
     use http_body::Frame;
     use http_body_util::{Full, StreamBody};
 
@@ -98,5 +112,16 @@ mod tests {
             read_limited(StreamBody::new(chunks), 5, None).await,
             Err(ReadError::TooLarge)
         ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_body_times_out() {
+        // Two bytes of a promised ten, then nothing: the read waited for ever.
+        let stalled = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(Frame::data(
+            Bytes::from_static(b"{\""),
+        ))])
+        .chain(futures_util::stream::pending());
+        let r = read_limited(StreamBody::new(stalled), 100, Some(10)).await;
+        assert!(matches!(r, Err(ReadError::Stalled)));
     }
 }
