@@ -51,6 +51,10 @@ pub struct BuildOptions {
     pub out_dir: PathBuf,
     /// Worker threads of the runtime [`build`] creates (default: available parallelism).
     pub threads: Option<usize>,
+    /// Whether the resources are bundled from one scan of their modules (default), so that
+    /// modules several resources import (React, sunpeak, ...) are parsed once. `false`
+    /// bundles each resource on its own; the output is the same.
+    pub share_modules: bool,
 }
 
 impl BuildOptions {
@@ -60,6 +64,7 @@ impl BuildOptions {
             project_root: project_root.into(),
             out_dir: PathBuf::from("dist"),
             threads: None,
+            share_modules: true,
         }
     }
 
@@ -67,6 +72,13 @@ impl BuildOptions {
     #[must_use]
     pub fn out_dir(mut self, out_dir: impl Into<PathBuf>) -> BuildOptions {
         self.out_dir = out_dir.into();
+        self
+    }
+
+    /// Sets [`BuildOptions::share_modules`].
+    #[must_use]
+    pub fn share_modules(mut self, share: bool) -> BuildOptions {
+        self.share_modules = share;
         self
     }
 

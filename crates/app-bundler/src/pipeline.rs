@@ -11,7 +11,7 @@ use oxc_resolver::{ResolveOptions, Resolver, TsconfigDiscovery};
 use tokio::sync::Semaphore;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::engine::{self, NodeTarget};
+use crate::engine::{self, BrowserBundle, NodeTarget};
 use crate::error::{BuildError, Diagnostic, Target, relative_to};
 use crate::html::{content_id, html_shell, style_prefix};
 use crate::metadata::{self, ResourceValue, value::JsValue};
@@ -33,6 +33,8 @@ struct Shared {
     scratch: PathBuf,
     /// Whether Tailwind ran for some file.
     used_tailwind: AtomicBool,
+    /// [`BuildOptions::share_modules`].
+    share_modules: bool,
 }
 
 struct ResourceOutput {
@@ -90,12 +92,18 @@ pub(crate) async fn run(
         node: NodeHelper::new(&root, scratch.path()),
         scratch: scratch.path().to_owned(),
         used_tailwind: AtomicBool::new(false),
+        share_modules: options.share_modules,
         root,
         project,
     });
     let result = run_tasks(&shared, reporter).await;
     shared.node.shutdown().await;
-    let (resources, tools, server) = result?;
+    let Outputs {
+        resources,
+        tools,
+        server,
+        shared_scan,
+    } = result?;
 
     drop(scratch);
     // The staging directory exists only from here on: an interrupted build leaves nothing
@@ -122,6 +130,7 @@ pub(crate) async fn run(
         out_dir,
         used_tailwind: shared.used_tailwind.load(Ordering::Relaxed),
         evaluated_with_node,
+        shared_scan,
         resources: resources
             .iter()
             .map(|r| BuiltResource {
@@ -137,7 +146,12 @@ pub(crate) async fn run(
     })
 }
 
-type Outputs = (Vec<ResourceOutput>, Vec<ModuleOutput>, Option<ModuleOutput>);
+struct Outputs {
+    resources: Vec<ResourceOutput>,
+    tools: Vec<ModuleOutput>,
+    server: Option<ModuleOutput>,
+    shared_scan: bool,
+}
 
 async fn run_tasks(
     shared: &Arc<Shared>,
@@ -148,25 +162,7 @@ async fn run_tasks(
         reporter.report(Event::ResourcesStarted { count });
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    // Enough resources at once to keep every core busy while the largest one minifies, few
-    // enough that a project with dozens of resources does not hold all their graphs in memory.
-    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-    let permits = Arc::new(Semaphore::new((2 * cores).max(4)));
-    let resource_tasks: Vec<_> = (0..count)
-        .map(|index| {
-            let (shared, tx, permits) = (shared.clone(), tx.clone(), permits.clone());
-            tokio::spawn(async move {
-                let _permit = permits
-                    .acquire_owned()
-                    .await
-                    .map_err(|e| BuildError::Internal {
-                        message: e.to_string(),
-                    })?;
-                build_resource(shared, index, tx).await
-            })
-        })
-        .collect();
-    drop(tx);
+    let resources_task = tokio::spawn(build_resources(shared.clone(), tx));
     let tool_tasks: Vec<_> = shared
         .project
         .tools
@@ -191,8 +187,14 @@ async fn run_tasks(
 
     let mut first_error = None;
     let mut resources = Vec::with_capacity(count);
-    for task in resource_tasks {
-        match joined(task.await) {
+    let (built, shared_scan) = resources_task.await.unwrap_or_else(|e| {
+        let failed = Err(BuildError::Internal {
+            message: format!("a build task failed: {e}"),
+        });
+        (vec![failed], false)
+    });
+    for result in built {
+        match result {
             Ok(r) => resources.push(r),
             Err(e) => {
                 first_error.get_or_insert(e);
@@ -237,7 +239,85 @@ async fn run_tasks(
     if let Some(s) = &server {
         reporter.report(Event::ServerCompiled { elapsed: s.elapsed });
     }
-    Ok((resources, tools, server))
+    Ok(Outputs {
+        resources,
+        tools,
+        server,
+        shared_scan,
+    })
+}
+
+/// Every resource, results in resource order. All of them are bundled from one scan of their
+/// modules ([`engine::bundle_browser_shared`]) when that works; otherwise (a resource that
+/// does not build, or a single resource) each is bundled on its own.
+async fn build_resources(
+    shared: Arc<Shared>,
+    events: UnboundedSender<Event>,
+) -> (Vec<Result<ResourceOutput, BuildError>>, bool) {
+    let count = shared.project.resources.len();
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    let prepared: Vec<Result<PreparedResource, BuildError>> = (0..count)
+        .map(|index| prepare_resource(&shared, index, &events))
+        .collect();
+
+    if shared.share_modules && count > 1 && prepared.iter().all(Result::is_ok) {
+        let entries = prepared
+            .iter()
+            .flatten()
+            .map(|p| (p.entry_id.clone(), p.entry_code.clone()))
+            .collect();
+        let root = shared.root.clone();
+        // A task of its own: a panic inside rolldown becomes a fallback, not a failed build.
+        let bundles =
+            tokio::spawn(async move { engine::bundle_browser_shared(&root, entries, cores).await })
+                .await
+                .ok()
+                .flatten();
+        match bundles {
+            Some(bundles) => {
+                let tasks: Vec<_> = prepared
+                    .into_iter()
+                    .flatten()
+                    .zip(bundles)
+                    .map(|(p, bundle)| {
+                        tokio::spawn(finish_resource(shared.clone(), p, bundle, events.clone()))
+                    })
+                    .collect();
+                let mut results = Vec::with_capacity(count);
+                for task in tasks {
+                    results.push(joined(task.await));
+                }
+                return (results, true);
+            }
+            None => tracing::debug!("bundling the resources one by one"),
+        }
+    }
+
+    // Enough resources at once to keep every core busy while the largest one minifies, few
+    // enough that a project with dozens of resources does not hold all their graphs in memory.
+    let permits = Arc::new(Semaphore::new((2 * cores).max(4)));
+    let tasks: Vec<_> = prepared
+        .into_iter()
+        .map(|prepared| {
+            let (shared, events, permits) = (shared.clone(), events.clone(), permits.clone());
+            tokio::spawn(async move {
+                let prepared = prepared?;
+                let _permit = permits
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| BuildError::Internal {
+                        message: e.to_string(),
+                    })?;
+                let bundle = bundle_resource(&shared, &prepared).await?;
+                finish_resource(shared, prepared, bundle, events).await
+            })
+        })
+        .collect();
+    let mut results = Vec::with_capacity(count);
+    for task in tasks {
+        results.push(joined(task.await));
+    }
+    (results, false)
 }
 
 fn joined<T>(r: Result<Result<T, BuildError>, tokio::task::JoinError>) -> Result<T, BuildError> {
@@ -248,11 +328,21 @@ fn joined<T>(r: Result<Result<T, BuildError>, tokio::task::JoinError>) -> Result
     })
 }
 
-async fn build_resource(
-    shared: Arc<Shared>,
+/// A resource ready to bundle: its entry and the evaluated (or to-be-evaluated) metadata.
+struct PreparedResource {
     index: usize,
-    events: UnboundedSender<Event>,
-) -> Result<ResourceOutput, BuildError> {
+    started: Instant,
+    entry_id: PathBuf,
+    entry_code: String,
+    value: ResourceValue,
+}
+
+/// Reads the resource's metadata and writes its entry module (in memory).
+fn prepare_resource(
+    shared: &Shared,
+    index: usize,
+    events: &UnboundedSender<Event>,
+) -> Result<PreparedResource, BuildError> {
     let started = Instant::now();
     let project = &shared.project;
     let r = &project.resources[index];
@@ -262,13 +352,12 @@ async fn build_resource(
         key: r.key.clone(),
     });
     let root = &shared.root;
-    let target = || Target::Resource(r.key.clone());
     let rel_file = relative_to(root, &r.file);
 
     let analysis =
         metadata::analyze(root, &shared.js_resolver, &r.file).map_err(|diagnostics| {
             BuildError::Bundle {
-                target: target(),
+                target: Target::Resource(r.key.clone()),
                 diagnostics,
             }
         })?;
@@ -284,14 +373,50 @@ async fn build_resource(
     };
 
     let template = project.entry_template.as_deref().unwrap_or_default();
-    let entry_code = project::resource_entry(project, template, r);
-    let entry_id = root.join(".tmp").join(format!("index-{}.tsx", r.key));
-    let bundle = engine::bundle_browser(root, &entry_id, entry_code.clone())
+    Ok(PreparedResource {
+        index,
+        started,
+        entry_id: root.join(".tmp").join(format!("index-{}.tsx", r.key)),
+        entry_code: project::resource_entry(project, template, r),
+        value,
+    })
+}
+
+/// Bundles a prepared resource on its own.
+async fn bundle_resource(
+    shared: &Shared,
+    prepared: &PreparedResource,
+) -> Result<BrowserBundle, BuildError> {
+    let root = &shared.root;
+    let r = &shared.project.resources[prepared.index];
+    engine::bundle_browser(root, &prepared.entry_id, prepared.entry_code.clone())
         .await
         .map_err(|diagnostics| BuildError::Bundle {
-            target: target(),
-            diagnostics: in_template(diagnostics, &relative_to(root, &entry_id), &entry_code),
-        })?;
+            target: Target::Resource(r.key.clone()),
+            diagnostics: in_template(
+                diagnostics,
+                &relative_to(root, &prepared.entry_id),
+                &prepared.entry_code,
+            ),
+        })
+}
+
+/// CSS, metadata and HTML of a bundled resource.
+async fn finish_resource(
+    shared: Arc<Shared>,
+    prepared: PreparedResource,
+    bundle: BrowserBundle,
+    events: UnboundedSender<Event>,
+) -> Result<ResourceOutput, BuildError> {
+    let PreparedResource {
+        index,
+        started,
+        value,
+        ..
+    } = prepared;
+    let project = &shared.project;
+    let r = &project.resources[index];
+    let root = &shared.root;
 
     let bundled = started.elapsed();
     let css = compile_css(&shared, &r.key, &bundle.css).await?;

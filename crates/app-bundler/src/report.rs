@@ -86,6 +86,10 @@ pub struct BuildReport {
     pub used_tailwind: bool,
     /// Keys of resources whose `resource` export had to be evaluated with Node.js.
     pub evaluated_with_node: Vec<String>,
+    /// Whether the resources were bundled from one scan of their modules
+    /// ([`crate::BuildOptions::share_modules`]); `false` with fewer than two resources, or when
+    /// that failed and each resource was bundled on its own (which reports the errors).
+    pub shared_scan: bool,
     /// Total wall time.
     pub elapsed: Duration,
 }

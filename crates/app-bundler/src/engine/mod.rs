@@ -24,6 +24,10 @@ use rolldown_utils::js_regex::HybridRegex;
 
 use crate::error::{Diagnostic, Location, relative_to};
 
+mod shared;
+
+pub(crate) use shared::bundle_browser_shared;
+
 /// A resource bundle: the minified IIFE and the CSS files it imports, in execution order.
 #[derive(Debug)]
 pub(crate) struct BrowserBundle {
@@ -58,14 +62,9 @@ fn src_alias(root: &Path) -> Vec<(String, Vec<Option<String>>)> {
     )]
 }
 
-/// Bundles a resource entry (given as source text under a virtual path) into one minified
-/// IIFE for the browser, es2020, with CSS imports collected instead of bundled.
-pub(crate) async fn bundle_browser(
-    root: &Path,
-    entry_id: &Path,
-    entry_code: String,
-) -> Result<BrowserBundle, Vec<Diagnostic>> {
-    let entry_id = entry_id.to_string_lossy().into_owned();
+/// The options of a browser build: minified IIFE, es2020, Vite's `define`s and asset
+/// handling. `inputs` are (virtual) entry ids.
+fn browser_options(root: &Path, inputs: &[String]) -> BundlerOptions {
     let mut define = rolldown_utils::indexmap::FxIndexMap::default();
     define.insert(
         "process.env.NODE_ENV".to_owned(),
@@ -85,11 +84,16 @@ pub(crate) async fn bundle_browser(
         .iter()
         .map(|ext| (format!(".{ext}"), ModuleType::Dataurl))
         .collect();
-    let options = BundlerOptions {
-        input: Some(vec![InputItem {
-            name: Some("main".to_owned()),
-            import: entry_id.clone(),
-        }]),
+    BundlerOptions {
+        input: Some(
+            inputs
+                .iter()
+                .map(|id| InputItem {
+                    name: Some("main".to_owned()),
+                    import: id.clone(),
+                })
+                .collect(),
+        ),
         cwd: Some(root.to_owned()),
         platform: Some(Platform::Browser),
         format: Some(OutputFormat::Iife),
@@ -115,11 +119,40 @@ pub(crate) async fn bundle_browser(
             ..Default::default()
         }),
         ..Default::default()
-    };
-    let entry = Arc::new(VirtualEntry {
-        id: entry_id,
-        code: entry_code,
-    });
+    }
+}
+
+/// rolldown only warns about an unresolved package import and leaves it as an external
+/// (a global in an IIFE): a self-contained resource cannot have one, so it is an error.
+fn unresolved_imports(warnings: Vec<BuildDiagnostic>) -> Vec<BuildDiagnostic> {
+    warnings
+        .into_iter()
+        .filter(|w| matches!(w.kind(), EventKind::UnresolvedImport))
+        .map(|w| w.with_severity(Severity::Error))
+        .collect()
+}
+
+/// The entry chunk's code and its modules in execution order.
+fn entry_chunk(assets: Vec<Output>) -> Option<(String, Vec<String>)> {
+    assets.into_iter().find_map(|asset| match asset {
+        Output::Chunk(chunk) if chunk.is_entry => Some((
+            chunk.code.clone(),
+            chunk.modules.keys.iter().map(|id| id.to_string()).collect(),
+        )),
+        _ => None,
+    })
+}
+
+/// Bundles a resource entry (given as source text under a virtual path) into one minified
+/// IIFE for the browser, es2020, with CSS imports collected instead of bundled.
+pub(crate) async fn bundle_browser(
+    root: &Path,
+    entry_id: &Path,
+    entry_code: String,
+) -> Result<BrowserBundle, Vec<Diagnostic>> {
+    let entry_id = entry_id.to_string_lossy().into_owned();
+    let options = browser_options(root, std::slice::from_ref(&entry_id));
+    let entry = Arc::new(VirtualEntry::new([(entry_id, entry_code)]));
     let css = Arc::new(CssCollector::default());
     let mut bundler = Bundler::with_plugins(options, vec![entry, css.clone()])
         .map_err(|e| convert(root, e.into_vec()))?;
@@ -129,34 +162,16 @@ pub(crate) async fn bundle_browser(
         .map_err(|e| convert(root, e.into_vec()))?;
     let _ = bundler.close().await;
 
-    // rolldown only warns about an unresolved package import and leaves it as an external
-    // (a global in an IIFE): a self-contained resource cannot have one, so it is an error.
-    let unresolved: Vec<BuildDiagnostic> = output
-        .warnings
-        .into_iter()
-        .filter(|w| matches!(w.kind(), EventKind::UnresolvedImport))
-        .map(|w| w.with_severity(Severity::Error))
-        .collect();
+    let unresolved = unresolved_imports(output.warnings);
     if !unresolved.is_empty() {
         return Err(convert(root, unresolved));
     }
-
-    let mut code = None;
-    let mut order = Vec::new();
-    for asset in output.assets {
-        if let Output::Chunk(chunk) = asset
-            && chunk.is_entry
-        {
-            order = chunk.modules.keys.iter().map(|id| id.to_string()).collect();
-            code = Some(chunk.code.clone());
-        }
-    }
-    let Some(code) = code else {
+    let Some((code, order)) = entry_chunk(output.assets) else {
         return Err(vec![plain("rolldown produced no entry chunk", "INTERNAL")]);
     };
     Ok(BrowserBundle {
         code,
-        css: css.in_order(&order),
+        css: css.in_order(&order, |_| true),
     })
 }
 
@@ -182,10 +197,7 @@ pub(crate) async fn bundle_node(
     let mut plugins: Vec<Arc<dyn rolldown_plugin::Pluginable>> =
         vec![Arc::new(ExternalizePackages)];
     if let Some(code) = virtual_code {
-        plugins.push(Arc::new(VirtualEntry {
-            id: input_id.clone(),
-            code,
-        }));
+        plugins.push(Arc::new(VirtualEntry::new([(input_id.clone(), code)])));
     }
     let mut options = BundlerOptions {
         input: Some(vec![InputItem {
@@ -259,12 +271,27 @@ pub(crate) async fn bundle_node(
     Err(vec![plain("rolldown produced no entry chunk", "INTERNAL")])
 }
 
-/// Serves an entry module from memory (the generated `index-<k>.tsx`, or the evaluation
-/// stub), under a path that makes its relative imports resolve as if it were on disk.
+/// Serves entry modules from memory (the generated `index-<k>.tsx`, or the evaluation
+/// stub), under paths that make their relative imports resolve as if they were on disk.
 #[derive(Debug)]
 struct VirtualEntry {
-    id: String,
-    code: String,
+    /// (id, code) pairs; a handful at most, so a list.
+    modules: Vec<(String, String)>,
+}
+
+impl VirtualEntry {
+    fn new(modules: impl IntoIterator<Item = (String, String)>) -> VirtualEntry {
+        VirtualEntry {
+            modules: modules.into_iter().collect(),
+        }
+    }
+
+    fn code(&self, id: &str) -> Option<&str> {
+        self.modules
+            .iter()
+            .find(|(m, _)| m == id)
+            .map(|(_, code)| code.as_str())
+    }
 }
 
 impl Plugin for VirtualEntry {
@@ -281,20 +308,23 @@ impl Plugin for VirtualEntry {
         _ctx: &PluginContext,
         args: &HookResolveIdArgs<'_>,
     ) -> HookResolveIdReturn {
-        Ok((args.specifier == self.id).then(|| HookResolveIdOutput::from_id(self.id.as_str())))
+        Ok(self
+            .code(args.specifier)
+            .is_some()
+            .then(|| HookResolveIdOutput::from_id(args.specifier)))
     }
 
     async fn load(&self, _ctx: SharedLoadPluginContext, args: &HookLoadArgs<'_>) -> HookLoadReturn {
-        if args.id != self.id {
+        let Some(code) = self.code(args.id) else {
             return Ok(None);
-        }
-        let module_type = if self.id.ends_with(".tsx") {
+        };
+        let module_type = if args.id.ends_with(".tsx") {
             ModuleType::Tsx
         } else {
             ModuleType::Ts
         };
         Ok(Some(HookLoadOutput {
-            code: self.code.as_str().into(),
+            code: code.into(),
             module_type: Some(module_type),
             ..Default::default()
         }))
@@ -312,14 +342,18 @@ fn is_css(id: &str) -> bool {
 }
 
 impl CssCollector {
-    /// The collected files in the order of `exec_order` (the chunk's module order); files not
-    /// found there (tree-shaken stubs) keep their load order at the end.
-    fn in_order(&self, exec_order: &[String]) -> Vec<PathBuf> {
-        let loaded = self
+    /// The collected files for which `loaded_by` holds, in the order of `exec_order` (the
+    /// chunk's module order); files not found there (tree-shaken stubs) keep their load order
+    /// at the end.
+    fn in_order(&self, exec_order: &[String], loaded_by: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+        let loaded: Vec<String> = self
             .0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+            .iter()
+            .filter(|id| loaded_by(id))
+            .cloned()
+            .collect();
         let mut ordered: Vec<String> = exec_order
             .iter()
             .filter(|id| loaded.contains(id))
