@@ -8,6 +8,10 @@
 //! and max wall time; median peak RSS of the whole process tree (sampled from `/proc`) and of
 //! the largest single process (GNU time); then the ratios. See [`measure`] for the method.
 //! Results also go to `<work>/results.json`.
+//!
+//! Ours is the binary users get: built with the `dist` profile of the root `Cargo.toml`
+//! (thin LTO, one codegen unit, stripped), not `release` (which CI's tests use because it
+//! compiles faster). The first run after a change pays that build (several minutes).
 
 mod measure;
 
@@ -33,9 +37,14 @@ pub struct Args {
     /// Unmeasured warm-up runs of each builder first (file cache, Node's compile cache).
     #[arg(long, default_value_t = 1)]
     pub warmup: usize,
-    /// Our `sunpeak` binary [default: built with `cargo build --release -p sunpeak-cli`].
+    /// Our `sunpeak` binary [default: built with `cargo build --profile <PROFILE> -p
+    /// sunpeak-cli`].
     #[arg(long, env = "SUNPEAK_BIN")]
     pub bin: Option<PathBuf>,
+    /// The cargo profile our binary is built with when `--bin` is not given: `dist` is what
+    /// ships; `release` builds faster.
+    #[arg(long, default_value = "dist")]
+    pub profile: String,
     /// Measure only `npx sunpeak build` (e.g. while ours cannot build the template yet).
     #[arg(long)]
     pub reference_only: bool,
@@ -63,7 +72,7 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         Some(match &args.bin {
             Some(bin) => bin.clone(),
-            None => proc::cargo_build_bin("sunpeak-cli", "sunpeak", true)?,
+            None => build_ours(&args.profile)?,
         })
     };
     let template = prepare_template()?;
@@ -100,6 +109,9 @@ pub fn run(args: Args) -> Result<()> {
         "machine: {} CPUs, load average {load_before}",
         thread_count()
     );
+    if let Some(bin) = &ours_bin {
+        println!("ours: {}", bin.display());
+    }
     for b in &builders {
         for i in 0..args.warmup {
             let m = run_once(b, &work, &format!("warmup{i}"))?;
@@ -147,6 +159,7 @@ pub fn run(args: Args) -> Result<()> {
         print_debug_phases(&builders[0], &work)?;
     }
     let results = json!({
+        "ours_binary": ours_bin.as_ref().map(|b| b.display().to_string()),
         "load_average_before": load_before,
         "load_average_after": load_after,
         "iterations": args.iterations,
@@ -166,6 +179,33 @@ pub fn run(args: Args) -> Result<()> {
         .with_context(|| format!("writing {}", results_file.display()))?;
     println!("results: {}", results_file.display());
     Ok(())
+}
+
+/// `cargo build --profile <profile> -p sunpeak-cli --bin sunpeak`; returns the binary.
+fn build_ours(profile: &str) -> Result<PathBuf> {
+    let mut cmd = Command::new(paths::cargo());
+    cmd.current_dir(paths::workspace_root()).args([
+        "build",
+        "--profile",
+        profile,
+        "-p",
+        "sunpeak-cli",
+        "--bin",
+        "sunpeak",
+    ]);
+    proc::run(&mut cmd)?;
+    // cargo puts the `dev` profile into `debug/`; every other profile into its own name.
+    let dir = if profile == "dev" { "debug" } else { profile };
+    let bin = target_dir()
+        .join(dir)
+        .join(format!("sunpeak{}", std::env::consts::EXE_SUFFIX));
+    if !bin.is_file() {
+        bail!(
+            "`cargo build --profile {profile}` did not produce {}",
+            bin.display()
+        );
+    }
+    Ok(bin)
 }
 
 /// Cleans the project and runs one build, failing with its output when it fails.
