@@ -100,8 +100,15 @@ function dispatch(line) {
 
 const scope = new AsyncLocalStorage();
 
+// A console entry longer than this is cut: one `console.log(hugeString)` must not become a frame
+// of hundreds of MiB for the host to buffer, parse and print as one log line.
+const MAX_LOG_CHARS = 64 * 1024;
+
 function emitLog(level, text) {
   if (text.length === 0) return;
+  if (text.length > MAX_LOG_CHARS) {
+    text = `${text.slice(0, MAX_LOG_CHARS)}... [${text.length - MAX_LOG_CHARS} more characters]`;
+  }
   const s = scope.getStore();
   send(s ? { t: 'log', lv: level, src: s.src, tool: s.tool, msg: text } : { t: 'log', lv: level, msg: text });
 }

@@ -374,6 +374,15 @@ async fn console_output_is_logged_with_the_tool_name_and_never_breaks_the_channe
         assert_eq!(line.tool.as_deref(), Some("noisy"), "{message}");
         assert_eq!(line.level, level, "{message}");
     }
+    // A 5 MiB console line was sent, buffered and printed whole.
+    let huge = wait_for_log(|c| c.message.starts_with("yyyy"), Duration::from_secs(2))
+        .await
+        .expect("the huge line, cut");
+    assert_eq!(
+        huge.message.len(),
+        64 * 1024 + "... [5177344 more characters]".len()
+    );
+    assert!(huge.message.ends_with("y... [5177344 more characters]"));
     // sunpeak's CallTool line, with the keys after validation (defaults applied).
     let _ = call(&host, "echo", json!({"text": "x"})).await;
     wait_for_log(
