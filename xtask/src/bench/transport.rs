@@ -16,8 +16,8 @@
 //! the same tool in both modes and runs the same MCP scenarios and memory measurement
 //! (product.md 4: with Rust-defined tools, at least rmcp's throughput on the same calls).
 //!
-//! With `--rounds N` every server is restarted per round and the report shows the median of
-//! the rounds. Results: a Markdown table on stdout, `<target>/bench-transport/results.md` and
+//! With `--rounds N` every server is restarted per round; the report shows the median of the
+//! rounds, and ratios (to hello world, ours to rmcp) as the median of the per-round ratios. Results: a Markdown table on stdout, `<target>/bench-transport/results.md` and
 //! `results.json`. Goals (product.md 4): `tools/list` at least half the hello-world rate,
 //! `/health` within 1.5x of it, at most 4 KiB per idle session.
 
@@ -231,6 +231,7 @@ fn initialize(addr: SocketAddr, _: Target) -> Result<RequestFactory> {
 
 /// One measured run.
 struct Row {
+    round: usize,
     scenario: &'static str,
     target: Target,
     concurrency: usize,
@@ -349,6 +350,7 @@ pub fn run(args: Args) -> Result<()> {
                     result.errors
                 );
                 rows.push(Row {
+                    round,
                     scenario: s.name,
                     target: s.target,
                     concurrency,
@@ -480,6 +482,31 @@ fn measure_memory(
     })
 }
 
+/// The median over the rounds of `a`'s req/s divided by `b`'s in the same round: both were
+/// measured minutes apart under the same machine load, so this is steadier than a ratio of
+/// medians.
+fn ratio(rows: &[Row], a: (&str, Target), b: (&str, Target), c: usize) -> Option<f64> {
+    let rps = |(name, target): (&str, Target), round: usize| {
+        rows.iter()
+            .find(|r| {
+                r.round == round && r.scenario == name && r.target == target && r.concurrency == c
+            })
+            .map(|r| r.result.rps)
+    };
+    let mut v: Vec<f64> = rows
+        .iter()
+        .map(|r| r.round)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter_map(|round| Some(rps(a, round)? / rps(b, round)?.max(0.001)))
+        .collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some(v[v.len() / 2])
+}
+
 /// Median of each measure over the rounds: req/s, p50 ms, p99 ms, and the summed errors.
 type Medians = (f64, f64, f64, u64);
 
@@ -512,11 +539,11 @@ fn report(
     load_before: &str,
     load_after: &str,
 ) -> (String, Value) {
-    let hello_at = |c| medians(rows, HELLO, Target::Hello, c).map_or(0.0, |h| h.0);
+    let vs_hello = |name, target, c| ratio(rows, (name, target), (HELLO, Target::Hello), c);
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "\n## Transport: conformance server vs plain hyper ({} s per run, {} round(s), median)\n",
+        "\n## Transport: conformance server vs plain hyper ({} s per run, {} round(s); medians, ratios: median of the per-round ratios)\n",
         args.duration, args.rounds
     );
     let _ = writeln!(
@@ -535,7 +562,7 @@ fn report(
             let Some((rps, p50, p99, errors)) = medians(rows, s.name, s.target, c) else {
                 continue;
             };
-            let ratio = rps / hello_at(c).max(0.001);
+            let ratio = vs_hello(s.name, s.target, c).unwrap_or(0.0);
             let _ = writeln!(
                 t,
                 "| {} | {} | {c} | {rps:.0} | {p50:.3} | {p99:.3} | {errors} | {ratio:.2} |",
@@ -550,10 +577,8 @@ fn report(
     }
     let _ = writeln!(t, "\n| goal | conc | measured | met |\n|---|---|---|---|");
     for &c in &args.concurrency {
-        let hello = hello_at(c);
         for target in [Target::Stateless, Target::Stateful] {
-            if let Some((rps, ..)) = medians(rows, "tools/list", target, c) {
-                let ratio = rps / hello.max(0.001);
+            if let Some(ratio) = vs_hello("tools/list", target, c) {
                 let _ = writeln!(
                     t,
                     "| tools/list {} ≥ 0.5 × hello | {c} | {ratio:.2} | {} |",
@@ -562,8 +587,8 @@ fn report(
                 );
             }
         }
-        if let Some((rps, ..)) = medians(rows, "GET /health", Target::Stateful, c) {
-            let slowdown = hello / rps.max(0.001);
+        if let Some(r) = vs_hello("GET /health", Target::Stateful, c) {
+            let slowdown = 1.0 / r.max(0.001);
             let _ = writeln!(
                 t,
                 "| /health within 1.5x of hello | {c} | {slowdown:.2}x | {} |",
@@ -574,11 +599,7 @@ fn report(
             let Some(ours) = s.target.ours() else {
                 continue;
             };
-            if let (Some(r), Some(o)) = (
-                medians(rows, s.name, s.target, c),
-                medians(rows, s.name, ours, c),
-            ) {
-                let ratio = o.0 / r.0.max(0.001);
+            if let Some(ratio) = ratio(rows, (s.name, ours), (s.name, s.target), c) {
                 let _ = writeln!(
                     t,
                     "| {} {} ≥ rmcp (req/s ratio) | {c} | {ratio:.2} | {} |",
