@@ -507,3 +507,72 @@ async fn silent_and_slow_connections_are_closed_after_the_header_read_timeout() 
         .unwrap();
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
 }
+
+#[tokio::test]
+async fn a_session_is_bound_to_the_identity_that_created_it() {
+    // `Bearer <user>[:<n>]`: clientId is the user, the token changes with n (a refresh).
+    let auth = |req: AuthRequest| async move {
+        let token = req
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_owned);
+        Ok::<_, BoxError>(token.map(|t| {
+            let user = t.split(':').next().unwrap_or("").to_owned();
+            if user == "tokenonly" {
+                AuthInfo::new(json!({ "token": t }))
+            } else {
+                AuthInfo::new(json!({ "token": t, "clientId": user }))
+            }
+        }))
+    };
+    let s = start(TransportConfig::new().auth(auth)).await;
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":V,"capabilities":{},"clientInfo":{"name":"x","version":"0"}}});
+    let r = post(s.addr, init.clone())
+        .header("authorization", "Bearer alice:1")
+        .send()
+        .await;
+    let sid = r.header("mcp-session-id").unwrap().to_owned();
+    let list = |who: &'static str, id: i64| {
+        post(s.addr, rpc(id, "tools/list", json!({})))
+            .session(&sid)
+            .header("authorization", who)
+    };
+    // Another user with the session id: was served (with their own auth info).
+    assert_eq!(list("Bearer mallory:1", 2).send().await.status, 404);
+    let get = req(s.addr, Method::GET)
+        .session(&sid)
+        .header("accept", "text/event-stream")
+        .header("authorization", "Bearer mallory:1")
+        .send()
+        .await;
+    assert_eq!(get.status, 404);
+    let delete = req(s.addr, Method::DELETE)
+        .session(&sid)
+        .header("authorization", "Bearer mallory:1")
+        .send()
+        .await;
+    assert_eq!(delete.status, 404);
+    // The same user, also after a token refresh, keeps the session.
+    assert_eq!(list("Bearer alice:1", 3).send().await.status, 200);
+    assert_eq!(list("Bearer alice:2", 4).send().await.status, 200);
+    // Without a clientId the token is the identity.
+    let r = post(s.addr, init)
+        .header("authorization", "Bearer tokenonly:a")
+        .send()
+        .await;
+    let sid2 = r.header("mcp-session-id").unwrap().to_owned();
+    let other = post(s.addr, rpc(5, "tools/list", json!({})))
+        .session(&sid2)
+        .header("authorization", "Bearer tokenonly:b")
+        .send()
+        .await;
+    assert_eq!(other.status, 404);
+    let same = post(s.addr, rpc(6, "tools/list", json!({})))
+        .session(&sid2)
+        .header("authorization", "Bearer tokenonly:a")
+        .send()
+        .await;
+    assert_eq!(same.status, 200);
+}

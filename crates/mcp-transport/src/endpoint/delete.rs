@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use http::{Response, StatusCode};
 
-use super::{Incoming, header_version};
+use super::{Incoming, find_session, header_version};
 use crate::engine::Engine;
 use crate::http::body::McpBody;
 use crate::http::{errors, headers};
@@ -16,6 +16,9 @@ pub(super) fn handle(engine: &Arc<Engine>, req: Incoming) -> Response<McpBody> {
         return errors::missing_session();
     };
     if let Err(r) = header_version(&req.headers, Some(id)) {
+        return r;
+    }
+    if let Err(r) = find_session(engine, id, req.auth.as_ref()) {
         return r;
     }
     match engine.store.remove(id) {

@@ -25,7 +25,7 @@ pub(super) fn handle(engine: &Arc<Engine>, req: Incoming) -> Response<McpBody> {
         logging::transport_error(None, "Bad Request: Mcp-Session-Id header is required");
         return errors::missing_session();
     };
-    let session = match find_session(engine, sid) {
+    let session = match find_session(engine, sid, req.auth.as_ref()) {
         Ok(s) => s,
         Err(r) => return r,
     };

@@ -141,14 +141,27 @@ pub(crate) struct Incoming {
 }
 
 /// The live session `sid` names, or the 404 for an unknown one (an idle-expired session is
-/// closed and logged on the way).
+/// closed and logged on the way). A session bound to an identity is unknown to anyone else
+/// (MCP security best practices: a leaked session id is of no use to another user).
 #[allow(clippy::result_large_err)]
-pub(crate) fn find_session(engine: &Engine, sid: &str) -> Result<Arc<Session>, Response<McpBody>> {
+pub(crate) fn find_session(
+    engine: &Engine,
+    sid: &str,
+    auth: Option<&AuthInfo>,
+) -> Result<Arc<Session>, Response<McpBody>> {
     let (session, expired) = engine.store.get(sid);
     if let Some(e) = expired {
         logging::session_expired(&e.id, engine.store.len());
     }
-    session.ok_or_else(errors::unknown_session)
+    let session = session.ok_or_else(errors::unknown_session)?;
+    if session.identity.is_some() && engine.store.identity(auth) != session.identity {
+        logging::transport_error(
+            Some(sid),
+            "Not Found: the session belongs to another identity",
+        );
+        return Err(errors::unknown_session());
+    }
+    Ok(session)
 }
 
 /// Reads `MCP-Protocol-Version`: `Ok(None)` when absent, `Err` (a 400 response) when

@@ -153,7 +153,7 @@ where
         logging::transport_error(None, msg);
         return errors::missing_session();
     };
-    let session = match find_session(engine, sid) {
+    let session = match find_session(engine, sid, http.auth.as_ref()) {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -263,6 +263,7 @@ async fn initialize(
             engine.root.child_token(),
             engine.config.sse_history,
             engine.store.now_ms(),
+            engine.store.identity(http.auth.as_ref()),
         ));
         if let Some(evicted) = engine.store.insert(session) {
             tracing::info!(target: logging::TARGET, sessionId = &*evicted.id, "Session evicted: {}... (session cap reached)", short(&evicted.id));

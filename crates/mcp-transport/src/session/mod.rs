@@ -8,10 +8,13 @@ pub(crate) mod id;
 pub(crate) mod state;
 
 use std::cmp::Reverse;
+use std::collections::hash_map::RandomState;
 use std::collections::{BinaryHeap, HashMap};
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::auth::AuthInfo;
 use crate::pending::lock;
 use state::{Clock, Session};
 
@@ -21,6 +24,8 @@ pub(crate) struct SessionStore {
     cap: usize,
     idle_ms: u64,
     pub(crate) clock: Clock,
+    /// Keys the identity hashes sessions are bound to (random per store).
+    identity_keys: RandomState,
 }
 
 /// The map, and a min-heap of `(last activity, id)` for LRU eviction.
@@ -88,7 +93,18 @@ impl SessionStore {
             cap: cap.max(1),
             idle_ms: u64::try_from(idle.as_millis()).unwrap_or(u64::MAX),
             clock: Clock(std::time::Instant::now()),
+            identity_keys: RandomState::new(),
         }
+    }
+
+    /// Who a request is, for binding sessions to it: a keyed hash of the auth info's
+    /// `clientId` (the user in sunpeak's `auth()` convention; stable across token refreshes),
+    /// else of its `token`. `None` without auth or without either field.
+    pub(crate) fn identity(&self, auth: Option<&AuthInfo>) -> Option<u64> {
+        let auth = auth?;
+        let who = auth.client_id().map(|c| ("clientId", c));
+        let (kind, value) = who.or_else(|| auth.token().map(|t| ("token", t)))?;
+        Some(self.identity_keys.hash_one((kind, value)))
     }
 
     pub(crate) fn now_ms(&self) -> u64 {
@@ -217,6 +233,7 @@ mod tests {
             CancellationToken::new(),
             10,
             store.now_ms(),
+            None,
         ))
     }
 

@@ -48,6 +48,9 @@ pub(crate) struct Session {
     pub(crate) in_flight: Mutex<HashMap<RequestId, CancellationToken>>,
     pub(crate) pending: PendingRequests,
     pub(crate) subscriptions: Mutex<HashSet<String>>,
+    /// The identity (see `SessionStore::identity`) of the `initialize` request: requests of
+    /// anyone else are answered as for an unknown session.
+    pub(crate) identity: Option<u64>,
 }
 
 impl Session {
@@ -58,6 +61,7 @@ impl Session {
         token: CancellationToken,
         history_cap: usize,
         now_ms: u64,
+        identity: Option<u64>,
     ) -> Self {
         Self {
             id,
@@ -71,6 +75,7 @@ impl Session {
             in_flight: Mutex::new(HashMap::new()),
             pending: PendingRequests::new(),
             subscriptions: Mutex::new(HashSet::new()),
+            identity,
         }
     }
 
