@@ -23,6 +23,7 @@ use crate::engine::Transport;
 use crate::handler::BoxFuture;
 use crate::http::body::McpBody;
 use crate::http::cors;
+use crate::http::write_deadline::WriteDeadline;
 use crate::logging::TARGET;
 
 /// Why the server could not start.
@@ -72,6 +73,7 @@ pub struct HttpServer {
     readiness: Option<Readiness>,
     fallback: Option<Fallback>,
     header_read_timeout: Duration,
+    write_timeout: Duration,
 }
 
 impl HttpServer {
@@ -82,6 +84,7 @@ impl HttpServer {
             readiness: None,
             fallback: None,
             header_read_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(60),
         }
     }
 
@@ -111,6 +114,15 @@ impl HttpServer {
         self
     }
 
+    /// How long writing to a client may make no progress (it reads nothing) before its
+    /// connection is closed (default 60 s). Covers a stalled SSE reader, whose stream would
+    /// otherwise hold its connection, and a GET stream its session, for as long as the
+    /// kernel keeps the socket.
+    pub fn write_timeout(mut self, t: Duration) -> Self {
+        self.write_timeout = t;
+        self
+    }
+
     /// Binds the address (port 0 picks a free port).
     pub async fn bind(self, addr: SocketAddr) -> Result<BoundServer, BindError> {
         let listener = TcpListener::bind(addr).await.map_err(|e| {
@@ -136,6 +148,7 @@ impl HttpServer {
                 started: Instant::now(),
             }),
             header_read_timeout: self.header_read_timeout,
+            write_timeout: self.write_timeout,
         })
     }
 }
@@ -206,6 +219,7 @@ pub struct BoundServer {
     local: SocketAddr,
     state: Arc<Routes>,
     header_read_timeout: Duration,
+    write_timeout: Duration,
 }
 
 impl BoundServer {
@@ -261,7 +275,7 @@ impl BoundServer {
                         let state = Arc::clone(&state);
                         async move { Ok::<_, Infallible>(state.route(req).await) }
                     });
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(WriteDeadline::new(stream, self.write_timeout)), svc).into_owned();
                     let conn = graceful.watch(conn);
                     let first_request_timeout = self.header_read_timeout;
                     conns.spawn(async move {

@@ -576,3 +576,45 @@ async fn a_session_is_bound_to_the_identity_that_created_it() {
         .await;
     assert_eq!(same.status, 200);
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // An endless response (as an SSE stream is) to a client that reads nothing.
+    let server = mcp_transport::McpServer::builder().build().unwrap();
+    let bound = HttpServer::new(Transport::new(server, TransportConfig::new()))
+        .write_timeout(Duration::from_millis(300))
+        .fallback(|_req| async {
+            let chunks = futures_util::stream::repeat_with(|| {
+                Ok::<_, std::convert::Infallible>(http_body::Frame::data(bytes::Bytes::from(
+                    vec![b'x'; 64 * 1024],
+                )))
+            });
+            http::Response::new(McpBody::new(http_body_util::StreamBody::new(chunks)))
+        })
+        .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = bound.local_addr();
+    tokio::spawn(bound.serve_until(std::future::pending()));
+    let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stalled
+        .write_all(b"GET /endless HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    // Not reading: the socket buffers fill and the server's writes stop making progress.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The server gave up on it: what it had sent drains, then the connection ends. (Was kept
+    // for ever, its response still being produced.)
+    let mut buf = vec![0u8; 256 * 1024];
+    let drained = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stalled.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(drained.is_ok(), "the stalled connection is still open");
+}

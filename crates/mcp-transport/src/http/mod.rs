@@ -7,3 +7,4 @@ pub(crate) mod errors;
 pub mod headers;
 pub(crate) mod limit;
 pub(crate) mod origin;
+pub(crate) mod write_deadline;
