@@ -128,88 +128,95 @@ pub(crate) async fn bundle_browser_shared(
     let workers: Vec<_> = (0..parallel.clamp(1, count))
         .map(|_| {
             let (state, css, keep_ast) = (state.clone(), css.clone(), keep_ast.clone());
+            // A thread of its own per worker. As a task on the runtime, a worker woken by the
+            // other one (the lock) would wait in the waker's thread-local slot, which no other
+            // thread takes from, until the waker's whole generate step is done: the workers
+            // would take turns instead of running side by side.
+            let runtime = tokio::runtime::Handle::current();
             // Written out here rather than in functions: rolldown does not export the type of
             // the scan result by name, so only code that infers it can use it.
-            tokio::spawn(async move {
-                let mut done = Vec::new();
-                loop {
-                    let mut guard = state.lock().await;
-                    let (queue, scan) = &mut *guard;
-                    let Some(job) = queue.pop_front() else {
-                        break;
-                    };
-                    let copy_started = Instant::now();
-                    let mut copy = if queue.is_empty() {
-                        scan.take()?
-                    } else {
-                        let scan = scan.as_mut()?;
-                        // `make_copy` clones the ASTs (with their semantic ids; those of
-                        // foreign modules are set aside meanwhile) and the symbols, but not
-                        // their scopes, which rolldown's incremental builds put back after
-                        // a build: we clone them.
-                        let mut parked = Vec::new();
-                        for (idx, ast) in scan.index_ecma_ast.iter_mut_enumerated() {
-                            if !job.reachable.contains(&idx)
-                                && !keep_ast.contains(&idx)
-                                && let Some(ast) = ast.take()
-                            {
-                                parked.push((idx, ast));
-                            }
-                        }
-                        let mut copy = scan.make_copy();
-                        for (idx, ast) in parked {
-                            scan.index_ecma_ast[idx] = Some(ast);
-                        }
-                        for (idx, _) in scan.module_table.modules.iter_enumerated() {
-                            if let (Some(from), Some(to)) =
-                                (&scan.symbol_ref_db[idx], copy.symbol_ref_db[idx].as_mut())
-                            {
-                                to.ast_scopes = AstScopes::new(
-                                    from.ast_scopes
-                                        .scoping()
-                                        .clone_in_with_semantic_ids_with_another_arena(),
-                                );
-                            }
-                        }
-                        copy
-                    };
-                    drop(guard);
-                    let copied = copy_started.elapsed();
-
-                    let Job {
-                        index,
-                        entry,
-                        reachable,
-                        ids,
-                        mut bundle,
-                        ..
-                    } = job;
-                    copy.entry_points.retain(|e| {
-                        if e.kind.is_user_defined() {
-                            e.idx == entry
+            tokio::task::spawn_blocking(move || {
+                runtime.block_on(async move {
+                    let mut done = Vec::new();
+                    loop {
+                        let mut guard = state.lock().await;
+                        let (queue, scan) = &mut *guard;
+                        let Some(job) = queue.pop_front() else {
+                            break;
+                        };
+                        let copy_started = Instant::now();
+                        let mut copy = if queue.is_empty() {
+                            scan.take()?
                         } else {
-                            reachable.contains(&e.idx)
-                        }
-                    });
-                    for e in &mut copy.entry_points {
-                        e.related_stmt_infos
-                            .retain(|(importer, ..)| reachable.contains(importer));
-                    }
-                    copy.user_defined_entry_modules.retain(|m| *m == entry);
-                    isolate(&mut copy.module_table, &reachable, &ids);
+                            let scan = scan.as_mut()?;
+                            // `make_copy` clones the ASTs (with their semantic ids; those of
+                            // foreign modules are set aside meanwhile) and the symbols, but not
+                            // their scopes, which rolldown's incremental builds put back after
+                            // a build: we clone them.
+                            let mut parked = Vec::new();
+                            for (idx, ast) in scan.index_ecma_ast.iter_mut_enumerated() {
+                                if !job.reachable.contains(&idx)
+                                    && !keep_ast.contains(&idx)
+                                    && let Some(ast) = ast.take()
+                                {
+                                    parked.push((idx, ast));
+                                }
+                            }
+                            let mut copy = scan.make_copy();
+                            for (idx, ast) in parked {
+                                scan.index_ecma_ast[idx] = Some(ast);
+                            }
+                            for (idx, _) in scan.module_table.modules.iter_enumerated() {
+                                if let (Some(from), Some(to)) =
+                                    (&scan.symbol_ref_db[idx], copy.symbol_ref_db[idx].as_mut())
+                                {
+                                    to.ast_scopes = AstScopes::new(
+                                        from.ast_scopes
+                                            .scoping()
+                                            .clone_in_with_semantic_ids_with_another_arena(),
+                                    );
+                                }
+                            }
+                            copy
+                        };
+                        drop(guard);
+                        let copied = copy_started.elapsed();
 
-                    let output = bundle.bundle_generate(copy).await.ok()?;
-                    let (code, order) = entry_chunk(output.assets)?;
-                    tracing::debug!(
-                        index,
-                        copy_ms = copied.as_millis() as u64,
-                        generate_ms = (copy_started.elapsed() - copied).as_millis() as u64,
-                        "generated a resource from the shared scan"
-                    );
-                    let css = css.in_order(&order, |id| ids.contains(id));
-                    done.push((index, BrowserBundle { code, css }));
-                }
-                Some(done)
+                        let Job {
+                            index,
+                            entry,
+                            reachable,
+                            ids,
+                            mut bundle,
+                            ..
+                        } = job;
+                        copy.entry_points.retain(|e| {
+                            if e.kind.is_user_defined() {
+                                e.idx == entry
+                            } else {
+                                reachable.contains(&e.idx)
+                            }
+                        });
+                        for e in &mut copy.entry_points {
+                            e.related_stmt_infos
+                                .retain(|(importer, ..)| reachable.contains(importer));
+                        }
+                        copy.user_defined_entry_modules.retain(|m| *m == entry);
+                        isolate(&mut copy.module_table, &reachable, &ids);
+
+                        let output = bundle.bundle_generate(copy).await.ok()?;
+                        let (code, order) = entry_chunk(output.assets)?;
+                        tracing::debug!(
+                            index,
+                            copy_ms = copied.as_millis() as u64,
+                            generate_ms = (copy_started.elapsed() - copied).as_millis() as u64,
+                            "generated a resource from the shared scan"
+                        );
+                        let css = css.in_order(&order, |id| ids.contains(id));
+                        done.push((index, BrowserBundle { code, css }));
+                    }
+                    Some(done)
+                })
             })
         })
         .collect();
