@@ -35,7 +35,12 @@ struct Shared {
     used_tailwind: AtomicBool,
     /// [`BuildOptions::share_modules`].
     share_modules: bool,
+    /// Compiled CSS by the list of files it comes from: most resources import the same
+    /// stylesheets (the template's four import one or two), compiled once.
+    css_cache: CssCache,
 }
+
+type CssCache = std::sync::Mutex<HashMap<Vec<PathBuf>, Arc<tokio::sync::OnceCell<String>>>>;
 
 struct ResourceOutput {
     key: String,
@@ -93,6 +98,7 @@ pub(crate) async fn run(
         scratch: scratch.path().to_owned(),
         used_tailwind: AtomicBool::new(false),
         share_modules: options.share_modules,
+        css_cache: CssCache::default(),
         root,
         project,
     });
@@ -419,7 +425,7 @@ async fn finish_resource(
     let root = &shared.root;
 
     let bundled = started.elapsed();
-    let css = compile_css(&shared, &r.key, &bundle.css).await?;
+    let css = cached_css(&shared, &r.key, &bundle.css).await?;
     let css_done = started.elapsed();
 
     let (value, evaluated_with_node) = match value {
@@ -482,6 +488,21 @@ fn in_template(mut diagnostics: Vec<Diagnostic>, entry: &Path, code: &str) -> Ve
         }
     }
     diagnostics
+}
+
+/// [`compile_css`], once per list of files (a failure is not kept: each resource that needs
+/// the list tries again and reports its own error).
+async fn cached_css(shared: &Shared, key: &str, files: &[PathBuf]) -> Result<String, BuildError> {
+    let cell = shared
+        .css_cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .entry(files.to_vec())
+        .or_default()
+        .clone();
+    cell.get_or_try_init(|| compile_css(shared, key, files))
+        .await
+        .cloned()
 }
 
 async fn compile_css(shared: &Shared, key: &str, files: &[PathBuf]) -> Result<String, BuildError> {
