@@ -37,8 +37,8 @@ pub struct Args {
     /// Unmeasured warm-up runs of each builder first (file cache, Node's compile cache).
     #[arg(long, default_value_t = 1)]
     pub warmup: usize,
-    /// Our `sunpeak` binary [default: built with `cargo build --profile <PROFILE> -p
-    /// sunpeak-cli`].
+    /// Our `sunpeak` binary (default: built with `cargo build --profile <PROFILE> -p
+    /// sunpeak-cli`).
     #[arg(long, env = "SUNPEAK_BIN")]
     pub bin: Option<PathBuf>,
     /// The cargo profile our binary is built with when `--bin` is not given: `dist` is what
