@@ -30,7 +30,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(err),
+    };
     let result = match cli.command {
         Command::Build(args) => build::run(args),
         Command::Start(args) => start::run(*args),
@@ -42,4 +45,29 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints a command-line error as clap does, except under `--json-logs`, where every line of
+/// `start` must be JSON (a log collector would otherwise get one plain-text line from a
+/// misconfigured deployment): then it is one `{"ts","level":"error","msg"}` object on stderr.
+/// Help and `--version` are not errors and always print as text.
+fn usage_error(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let is_output = matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    let json_logs = std::env::args_os().any(|a| a == "--json-logs");
+    if is_output || !json_logs {
+        err.exit();
+    }
+    let text = err.render().to_string();
+    // clap's message without its usage and help hints: the first paragraph.
+    let msg = text.split("\n\n").next().unwrap_or(&text).trim();
+    let msg = msg.strip_prefix("error: ").unwrap_or(msg);
+    logging::init(logging::Format::Json);
+    tracing::error!(target: logging::CONSOLE, "Error: {msg}");
+    ExitCode::from(2)
 }

@@ -170,6 +170,41 @@ fn busy_port_is_a_clear_error() -> Result<()> {
     Ok(())
 }
 
+#[test]
+fn bad_flags_under_json_logs_are_one_json_line() -> Result<()> {
+    let (status, stdout, stderr) = run_to_exit(
+        &fixture(),
+        &["--json-logs", "--port", "not-a-port"],
+        Duration::from_secs(60),
+    )?;
+    ensure!(
+        status.code() == Some(2),
+        "exit {status}; stdout {stdout}; stderr {stderr}"
+    );
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    ensure!(lines.len() == 1, "one line expected: {stderr}");
+    let line: Value = serde_json::from_str(lines[0]).context(stderr.clone())?;
+    ensure!(line["level"] == "error", "{line}");
+    let msg = line["msg"].as_str().unwrap_or_default();
+    ensure!(
+        msg.starts_with("Error: ") && msg.contains("not-a-port") && msg.contains("--port"),
+        "{line}"
+    );
+
+    // Without --json-logs it stays clap's text.
+    let (status, _, stderr) = run_to_exit(
+        &fixture(),
+        &["--port", "not-a-port"],
+        Duration::from_secs(60),
+    )?;
+    ensure!(status.code() == Some(2), "exit {status}; stderr {stderr}");
+    ensure!(
+        stderr.starts_with("error: invalid value 'not-a-port'") && stderr.contains("--help"),
+        "stderr: {stderr}"
+    );
+    Ok(())
+}
+
 fn expect_start_error(project: &Path, args: &[&str], needle: &str) -> Result<()> {
     let (status, stdout, stderr) = run_to_exit(project, args, Duration::from_secs(60))?;
     ensure!(
