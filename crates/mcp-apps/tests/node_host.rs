@@ -585,6 +585,36 @@ async fn auth_returns_info_null_or_an_error() {
 }
 
 #[tokio::test]
+async fn an_auth_that_never_settles_fails_the_request_after_auth_timeout() {
+    let project = Project::from_fixture("app", &npm_env("4.4.3"));
+    let mut config = project.config();
+    config.auth_timeout = Duration::from_millis(300);
+    let (host, _app) = NodeHost::start(config).await.unwrap();
+    let request = |mode: &str| AuthRequest {
+        method: "POST".into(),
+        url: "/mcp".into(),
+        headers: [("x-auth-mode".to_string(), mode.to_string())]
+            .into_iter()
+            .collect(),
+    };
+    let started = std::time::Instant::now();
+    match host.authenticate(request("hang")).await {
+        Err(AuthError::Failed(text)) => {
+            assert!(text.starts_with("auth() did not finish within"), "{text}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(10),
+        "{took:?}"
+    );
+    // The worker is not stuck: the next request is answered.
+    assert!(host.authenticate(request("allow")).await.unwrap().is_some());
+    host.shutdown().await;
+}
+
+#[tokio::test]
 async fn one_worker_runs_many_calls_at_once() {
     let (host, _app, _project) = start_app().await;
     let n = 40;

@@ -26,8 +26,13 @@ pub struct NodeHostConfig {
     /// Number of worker processes (at least 1 is started when there is anything to run).
     pub workers: usize,
     /// A tool call running longer gets an `isError` result and its `extra.signal` is aborted
-    /// (`--tool-timeout`). `None`: no limit. Also bounds `auth()`.
+    /// (`--tool-timeout`). `None`: no limit. Also bounds `auth()` when shorter than
+    /// `auth_timeout`.
     pub call_timeout: Option<Duration>,
+    /// `auth()` must settle within this time, else the request fails (500) instead of being
+    /// held until its client gives up: a credentials check that hangs (an unreachable identity
+    /// provider) would otherwise keep every request of every client waiting.
+    pub auth_timeout: Duration,
     /// A worker must connect and load `dist/` within this time.
     pub startup_timeout: Duration,
     /// How often an idle channel is pinged.
@@ -39,7 +44,7 @@ pub struct NodeHostConfig {
 }
 
 impl NodeHostConfig {
-    /// Defaults: one worker, no call timeout, 30 s startup, ping every 5 s, unresponsive after
+    /// Defaults: one worker, no call timeout, `auth()` within 30 s, 30 s startup, ping every 5 s, unresponsive after
     /// 30 s, calls wait up to 10 s for a replacement worker.
     pub fn new(project_root: impl Into<PathBuf>, dist_dir: impl Into<PathBuf>) -> Self {
         NodeHostConfig {
@@ -48,6 +53,7 @@ impl NodeHostConfig {
             dist_dir: dist_dir.into(),
             workers: 1,
             call_timeout: None,
+            auth_timeout: Duration::from_secs(30),
             startup_timeout: Duration::from_secs(30),
             ping_interval: Duration::from_secs(5),
             ping_timeout: Duration::from_secs(30),

@@ -71,6 +71,7 @@ struct Inner {
     tools: HashSet<String>,
     has_auth: bool,
     call_timeout: Option<Duration>,
+    auth_timeout: Duration,
     worker_wait: Duration,
     // Dropped after the pool's workers were told to stop (see `Drop`).
     _runtime_dir: Option<RuntimeDir>,
@@ -106,6 +107,7 @@ impl NodeHost {
                     tools: HashSet::new(),
                     has_auth: false,
                     call_timeout: cfg.call_timeout,
+                    auth_timeout: cfg.auth_timeout,
                     worker_wait: cfg.worker_wait,
                     _runtime_dir: None,
                 }),
@@ -176,6 +178,7 @@ impl NodeHost {
                 tools: app.tools.iter().map(|t| t.name.clone()).collect(),
                 has_auth: app.server.as_ref().is_some_and(|s| s.has_auth),
                 call_timeout: cfg.call_timeout,
+                auth_timeout: cfg.auth_timeout,
                 worker_wait: cfg.worker_wait,
                 _runtime_dir: Some(runtime_dir),
             }),
@@ -275,17 +278,14 @@ impl NodeHost {
             cancel_on_drop: false,
         };
         worker.send(frames::auth(id, &req)).await;
-        let answer = match inner.call_timeout {
-            Some(limit) => match tokio::time::timeout(limit, reply).await {
-                Ok(answer) => answer,
-                Err(_) => {
-                    return Err(AuthError::Failed(format!(
-                        "auth() did not finish within {}",
-                        texts::human_duration(limit)
-                    )));
-                }
-            },
-            None => reply.await,
+        let limit = inner
+            .call_timeout
+            .map_or(inner.auth_timeout, |t| t.min(inner.auth_timeout));
+        let Ok(answer) = tokio::time::timeout(limit, reply).await else {
+            return Err(AuthError::Failed(format!(
+                "auth() did not finish within {}",
+                texts::human_duration(limit)
+            )));
         };
         match answer {
             Ok(AuthReply::Info(info)) => Ok(info),
