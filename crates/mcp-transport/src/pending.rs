@@ -28,7 +28,10 @@ impl PendingRequests {
         }
     }
 
-    /// String ids `<prefix>-<n>` (unique across a stateless server's clients).
+    /// String ids `<prefix>-<n>-<16 random hex digits>`, for a stateless server: its clients
+    /// share one table and answer with a plain POST, so an id must be unique across clients
+    /// and impossible to guess from one seen earlier (else any client could answer, or
+    /// spoil, another client's sampling or elicitation request).
     pub(crate) fn with_prefix(prefix: String) -> Self {
         Self {
             prefix: Some(prefix),
@@ -40,7 +43,7 @@ impl PendingRequests {
     pub(crate) fn register(&self) -> (RequestId, oneshot::Receiver<ClientAnswer>) {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let id = match &self.prefix {
-            Some(p) => RequestId::from(format!("{p}-{n}")),
+            Some(p) => RequestId::from(format!("{p}-{n}-{:016x}", rand::random::<u64>())),
             None => RequestId::Number(n),
         };
         let (tx, rx) = oneshot::channel();
@@ -88,6 +91,19 @@ mod tests {
         p.clear();
         assert!(rx2.await.is_err());
         let s = PendingRequests::with_prefix("abc".into());
-        assert_eq!(s.register().0, RequestId::from("abc-0"));
+        let ids: Vec<String> = (0..2)
+            .map(|_| match s.register().0 {
+                RequestId::String(id) => id.to_string(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        // `abc-<n>-<random>`: the random parts differ, so the next id cannot be derived.
+        let random = |id: &str| id.rsplit('-').next().unwrap_or_default().to_string();
+        assert!(
+            ids[0].starts_with("abc-0-") && ids[1].starts_with("abc-1-"),
+            "{ids:?}"
+        );
+        assert_eq!(random(&ids[0]).len(), 16);
+        assert_ne!(random(&ids[0]), random(&ids[1]));
     }
 }
