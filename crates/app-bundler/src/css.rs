@@ -100,7 +100,7 @@ fn resolve_import(
 }
 
 /// Vite appends this marker to every CSS chunk; sunpeak's inlined CSS carries it.
-const VITE_CSS_MARKER: &str = "\n/*$vite$:1*/";
+pub(crate) const VITE_CSS_MARKER: &str = "\n/*$vite$:1*/";
 
 /// Compiles the CSS `modules` a resource imports (in import order) into one minified sheet,
 /// as Vite does: each module has its `@import`s inlined on its own (postcss-import semantics,

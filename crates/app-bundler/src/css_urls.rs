@@ -96,18 +96,61 @@ fn svg_data_url(bytes: &[u8]) -> String {
     out
 }
 
-fn data_url(path: &Path) -> Option<String> {
-    let ext = path.extension()?.to_str()?;
-    let mime = mime(ext)?;
-    let bytes = fs::read(path).ok()?;
-    Some(if mime == "image/svg+xml" {
-        svg_data_url(&bytes)
+/// More MIME types for `?url` imports, which may name any file (Vite looks them up with
+/// `mrmime`).
+fn other_mime(ext: &str) -> Option<&'static str> {
+    Some(match ext.to_ascii_lowercase().as_str() {
+        "txt" => "text/plain",
+        "md" => "text/markdown",
+        "css" => "text/css",
+        "csv" => "text/csv",
+        "html" | "htm" => "text/html",
+        "js" | "mjs" => "text/javascript",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "pdf" => "application/pdf",
+        "wasm" => "application/wasm",
+        "webmanifest" => "application/manifest+json",
+        "apng" => "image/apng",
+        "flac" => "audio/flac",
+        "aac" => "audio/aac",
+        "opus" => "audio/ogg",
+        _ => return None,
+    })
+}
+
+/// Vite's inlined form of an asset: SVG URL-encoded (see [`svg_data_url`]), everything else
+/// base64.
+fn encode(mime: &str, bytes: &[u8]) -> String {
+    if mime == "image/svg+xml" {
+        svg_data_url(bytes)
     } else {
         format!(
             "data:{mime};base64,{}",
             base64::engine::general_purpose::STANDARD.encode(bytes)
         )
-    })
+    }
+}
+
+fn data_url(path: &Path) -> Option<String> {
+    let ext = path.extension()?.to_str()?;
+    let mime = mime(ext)?;
+    let bytes = fs::read(path).ok()?;
+    Some(encode(mime, &bytes))
+}
+
+/// The `data:` URL Vite's library mode makes of an imported file (`import u from
+/// './logo.svg'`, `'./notes.txt?url'`): the MIME type by extension
+/// (`application/octet-stream` when unknown), SVG URL-encoded, everything else base64.
+pub(crate) fn asset_data_url(path: &Path, bytes: &[u8]) -> String {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default();
+    let mime = mime(ext)
+        .or_else(|| other_mime(ext))
+        .unwrap_or("application/octet-stream");
+    encode(mime, bytes)
 }
 
 /// Rewrites the `url(...)`s of `css` (the text of `file`) that point at existing local files;

@@ -27,6 +27,7 @@
 mod css;
 mod css_urls;
 mod engine;
+mod env;
 mod error;
 mod html;
 mod metadata;
@@ -55,6 +56,11 @@ pub struct BuildOptions {
     /// modules several resources import (React, sunpeak, ...) are parsed once. `false`
     /// bundles each resource on its own; the output is the same.
     pub share_modules: bool,
+    /// The environment variables the build sees in place of this process's (default `None`:
+    /// the process environment). Like Vite, the build exposes the `VITE_*` ones to resources
+    /// as `import.meta.env.VITE_*`, over the values of the project's `.env` files, and uses
+    /// all of them for `${VAR}` references in those files.
+    pub process_env: Option<Vec<(String, String)>>,
 }
 
 impl BuildOptions {
@@ -65,7 +71,23 @@ impl BuildOptions {
             out_dir: PathBuf::from("dist"),
             threads: None,
             share_modules: true,
+            process_env: None,
         }
+    }
+
+    /// Sets [`BuildOptions::process_env`].
+    #[must_use]
+    pub fn process_env<K, V>(mut self, vars: impl IntoIterator<Item = (K, V)>) -> BuildOptions
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.process_env = Some(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
+        self
     }
 
     /// Sets the output directory.

@@ -11,7 +11,7 @@ use oxc_resolver::{ResolveOptions, Resolver, TsconfigDiscovery};
 use tokio::sync::Semaphore;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::engine::{self, BrowserBundle, NodeTarget};
+use crate::engine::{self, BrowserBundle, BrowserContext, InlineCss, NodeTarget};
 use crate::error::{BuildError, Diagnostic, Target, relative_to};
 use crate::html::{content_id, html_shell, style_prefix};
 use crate::metadata::{self, ResourceValue, value::JsValue};
@@ -19,7 +19,7 @@ use crate::node::{HelperError, NodeHelper};
 use crate::project::{self, Project, ResourceSource};
 use crate::report::{BuildReport, BuiltResource, Event, Reporter};
 use crate::staging::Staging;
-use crate::{BuildOptions, css};
+use crate::{BuildOptions, css, env};
 
 /// State shared by the tasks of one build.
 struct Shared {
@@ -38,6 +38,8 @@ struct Shared {
     /// Compiled CSS by the list of files it comes from: most resources import the same
     /// stylesheets (the template's four import one or two), compiled once.
     css_cache: CssCache,
+    /// The `VITE_*` variables of `import.meta.env` (from `.env` files and the environment).
+    vite_env: Vec<(String, String)>,
 }
 
 type CssCache = std::sync::Mutex<HashMap<Vec<PathBuf>, Arc<tokio::sync::OnceCell<String>>>>;
@@ -88,6 +90,15 @@ pub(crate) async fn run(
         .or_else(|_| std::path::absolute(&options.project_root))
         .map_err(|e| BuildError::io("resolve", &options.project_root, e))?;
     let project = Project::discover(&root)?;
+    // Read only when there is browser code to give them to, as sunpeak runs Vite only then.
+    let vite_env = if project.resources.is_empty() {
+        Vec::new()
+    } else {
+        match &options.process_env {
+            Some(vars) => env::load(&root, vars)?,
+            None => env::load(&root, &env::process_env())?,
+        }
+    };
     let out_dir = root.join(&options.out_dir);
     let scratch = Scratch::new(&root);
 
@@ -99,6 +110,7 @@ pub(crate) async fn run(
         used_tailwind: AtomicBool::new(false),
         share_modules: options.share_modules,
         css_cache: CssCache::default(),
+        vite_env,
         root,
         project,
     });
@@ -262,6 +274,7 @@ async fn build_resources(
 ) -> (Vec<Result<ResourceOutput, BuildError>>, bool) {
     let count = shared.project.resources.len();
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    let context = browser_context(&shared);
     let prepared: Vec<Result<PreparedResource, BuildError>> = (0..count)
         .map(|index| prepare_resource(&shared, index, &events))
         .collect();
@@ -273,12 +286,14 @@ async fn build_resources(
             .map(|p| (p.entry_id.clone(), p.entry_code.clone()))
             .collect();
         let root = shared.root.clone();
+        let context = context.clone();
         // A task of its own: a panic inside rolldown becomes a fallback, not a failed build.
-        let bundles =
-            tokio::spawn(async move { engine::bundle_browser_shared(&root, entries, cores).await })
-                .await
-                .ok()
-                .flatten();
+        let bundles = tokio::spawn(async move {
+            engine::bundle_browser_shared(&root, entries, cores, &context).await
+        })
+        .await
+        .ok()
+        .flatten();
         match bundles {
             Some(bundles) => {
                 let tasks: Vec<_> = prepared
@@ -306,6 +321,7 @@ async fn build_resources(
         .into_iter()
         .map(|prepared| {
             let (shared, events, permits) = (shared.clone(), events.clone(), permits.clone());
+            let context = context.clone();
             tokio::spawn(async move {
                 let prepared = prepared?;
                 let _permit = permits
@@ -314,7 +330,7 @@ async fn build_resources(
                     .map_err(|e| BuildError::Internal {
                         message: e.to_string(),
                     })?;
-                let bundle = bundle_resource(&shared, &prepared).await?;
+                let bundle = bundle_resource(&shared, &prepared, &context).await?;
                 finish_resource(shared, prepared, bundle, events).await
             })
         })
@@ -392,19 +408,25 @@ fn prepare_resource(
 async fn bundle_resource(
     shared: &Shared,
     prepared: &PreparedResource,
+    context: &BrowserContext,
 ) -> Result<BrowserBundle, BuildError> {
     let root = &shared.root;
     let r = &shared.project.resources[prepared.index];
-    engine::bundle_browser(root, &prepared.entry_id, prepared.entry_code.clone())
-        .await
-        .map_err(|diagnostics| BuildError::Bundle {
-            target: Target::Resource(r.key.clone()),
-            diagnostics: in_template(
-                diagnostics,
-                &relative_to(root, &prepared.entry_id),
-                &prepared.entry_code,
-            ),
-        })
+    engine::bundle_browser(
+        root,
+        &prepared.entry_id,
+        prepared.entry_code.clone(),
+        context,
+    )
+    .await
+    .map_err(|diagnostics| BuildError::Bundle {
+        target: Target::Resource(r.key.clone()),
+        diagnostics: in_template(
+            diagnostics,
+            &relative_to(root, &prepared.entry_id),
+            &prepared.entry_code,
+        ),
+    })
 }
 
 /// CSS, metadata and HTML of a bundled resource.
@@ -488,6 +510,30 @@ fn in_template(mut diagnostics: Vec<Diagnostic>, entry: &Path, code: &str) -> Ve
         }
     }
     diagnostics
+}
+
+/// The `VITE_*` variables, and `?inline` CSS compiled like the page's CSS (Tailwind
+/// included) but without Vite's chunk marker, as Vite's CSS plugin makes it.
+fn browser_context(shared: &Arc<Shared>) -> BrowserContext {
+    let compiler = shared.clone();
+    let inline_css: InlineCss = Arc::new(move |file: PathBuf| {
+        let shared = compiler.clone();
+        Box::pin(async move {
+            let css = cached_css(&shared, "", std::slice::from_ref(&file))
+                .await
+                .map_err(|e| match e {
+                    BuildError::Css { diagnostic, .. } => diagnostic.to_string(),
+                    other => other.to_string(),
+                })?;
+            Ok(css
+                .strip_suffix(css::VITE_CSS_MARKER)
+                .map_or(css.clone(), str::to_owned))
+        })
+    });
+    BrowserContext {
+        env: shared.vite_env.clone(),
+        inline_css: Some(inline_css),
+    }
 }
 
 /// [`compile_css`], once per list of files (a failure is not kept: each resource that needs

@@ -290,3 +290,67 @@ fn problems_in_the_entry_template_point_at_it() {
         "{message}"
     );
 }
+
+#[test]
+fn unresolved_import_with_a_suffix_names_the_import() {
+    let ws = Workspace::new();
+    let project = ws.project("import-suffixes");
+    fs::write(
+        project.join("src/resources/suffixes/suffixes.tsx"),
+        "export const resource = { title: 'S' };\nimport notes from './missing.txt?raw';\nexport function SuffixesResource() { return <p>{notes}</p>; }\n",
+    )
+    .expect("write");
+    let (_, message) = build_err(&project);
+    assert_eq!(
+        message,
+        "Failed to build suffixes:\nsrc/resources/suffixes/suffixes.tsx:2:19: Could not resolve './missing.txt?raw' in src/resources/suffixes/suffixes.tsx\n 2 | import notes from './missing.txt?raw';\n   |                   ^\n  help: check the path and the file extension of the import"
+    );
+}
+
+#[test]
+fn unsupported_vite_query_and_bad_inline_css_name_the_import() {
+    let ws = Workspace::new();
+    let project = ws.project("import-suffixes");
+    let dir = project.join("src/resources/suffixes");
+    fs::write(
+        dir.join("suffixes.tsx"),
+        "import W from './helper.ts?worker';\nexport const resource = { title: 'S' };\nexport function SuffixesResource() { return <p>{String(W)}</p>; }\n",
+    )
+    .expect("write");
+    let (_, message) = build_err(&project);
+    assert_eq!(
+        message,
+        "Failed to build suffixes:\nsrc/resources/suffixes/suffixes.tsx:1:15: Could not load src/resources/suffixes/helper.ts?worker (imported by src/resources/suffixes/suffixes.tsx) - Vite's ?worker imports are not supported by sunpeak build.\n 1 | import W from './helper.ts?worker';\n   |               ^"
+    );
+
+    fs::write(dir.join("bad.css"), ".a{color:red}\n.b{{{\n").expect("write");
+    fs::write(
+        dir.join("suffixes.tsx"),
+        "import css from './bad.css?inline';\nexport const resource = { title: 'S' };\nexport function SuffixesResource() { return <p>{css}</p>; }\n",
+    )
+    .expect("write");
+    let (_, message) = build_err(&project);
+    assert!(
+        message.starts_with("Failed to build suffixes:\nsrc/resources/suffixes/suffixes.tsx:1:17: Could not load src/resources/suffixes/bad.css?inline (imported by src/resources/suffixes/suffixes.tsx) - src/resources/suffixes/bad.css:2:"),
+        "{message}"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_env_file_that_cannot_be_read_fails_the_build_naming_it() {
+    let ws = Workspace::new();
+    let project = ws.project("vite-env");
+    fs::create_dir_all(project.join("dist")).expect("mkdir dist");
+    fs::write(project.join("dist/keep.txt"), "old").expect("write");
+    // A file whose read fails even for root (tests may run as root, where permissions do not).
+    fs::remove_file(project.join(".env.local")).expect("rm");
+    std::os::unix::fs::symlink("/proc/self/mem", project.join(".env.local")).expect("symlink");
+    let (err, message) = build_err(&project);
+    assert!(matches!(err, BuildError::Io { .. }), "{err:?}");
+    assert!(
+        message.starts_with("Failed to read .env.local: "),
+        "{message}"
+    );
+    assert_eq!(files(&project.join("dist")), ["keep.txt"]);
+}

@@ -4,8 +4,10 @@ mod support;
 
 use std::fs;
 
-use app_bundler::Event;
-use support::{Workspace, build_ok, files, injected_css, node, node_exports, read, script};
+use app_bundler::{BuildOptions, Event};
+use support::{
+    Workspace, build_ok, build_with, files, injected_css, node, node_exports, read, script,
+};
 
 /// Replaces the 8-character id of every `ui://<name>-<id>` with `<id>`.
 fn mask_ids(json: &str) -> String {
@@ -336,5 +338,160 @@ fn local_css_urls_are_inlined_relative_to_their_file() {
     assert!(
         css.ends_with(".more,.card-own{background:url(data:image/png;base64,iVBORw0KGgpmYWtlcG5n)}.keep{background:url(/abs.png)}\n/*$vite$:1*/"),
         "{css}"
+    );
+}
+
+/// The environment the `vite-env` tests build with, in place of the test process's.
+pub const VITE_ENV_PROCESS: [(&str, &str); 4] = [
+    ("VITE_FROM_PROCESS", "from the process"),
+    ("VITE_ONLY_IN_PROCESS", "only in the process"),
+    ("NOT_VITE_PROCESS_SECRET", "process-secret-never-in-dist"),
+    ("PATH", "/usr/bin"),
+];
+
+#[test]
+fn vite_env_variables_come_from_env_files_and_the_environment() {
+    let ws = Workspace::new();
+    let project = ws.project("vite-env");
+    let options = BuildOptions::new(&project)
+        .threads(2)
+        .process_env(VITE_ENV_PROCESS);
+    if let (Err(e), _) = build_with(&options) {
+        panic!("build failed:\n{e}");
+    }
+    let dist = project.join("dist");
+    let html = read(&dist.join("env/env.html"));
+    let js = script(&html);
+    // The `import.meta.env` object, keys sorted as Vite 8 writes it, with every VITE_ value:
+    // .env.production over .env.local over .env, the process over all files, `${API_HOST}`
+    // expanded, a quoted value with a `#`, a `\n` in double quotes.
+    let object = "{BASE_URL:`/`,DEV:!1,MODE:`production`,PROD:!0,SSR:!1,\
+        VITE_API_URL:`https://api.example.com/v1`,\
+        VITE_FROM_PROCESS:`from the process`,\
+        VITE_GREETING:`hello from .env`,\
+        VITE_LOCAL:`from .env.local`,\
+        VITE_MULTILINE:`line one\nline two`,\
+        VITE_ONLY_IN_PROCESS:`only in the process`,\
+        VITE_OVERRIDDEN:`from .env.production`,\
+        VITE_PROD_LOCAL:`from .env.production.local`,\
+        VITE_QUOTED:`single # kept`}";
+    assert!(js.contains(object), "import.meta.env object not in\n{js}");
+    // `import.meta.env.VITE_X` members are replaced by their values.
+    for (label, value) in [
+        ("greeting", "hello from .env"),
+        ("overridden", "from .env.production"),
+        ("from process", "from the process"),
+        ("expanded", "https://api.example.com/v1"),
+    ] {
+        let member = format!("`{label}: `,`{value}`");
+        assert!(js.contains(&member), "missing {member}");
+    }
+    assert!(!js.contains("import.meta"), "import.meta left in an IIFE");
+    // No other variable reaches the output: not the non-VITE_ ones of the files (even when a
+    // VITE_ value was expanded from one), not those of the process, not another mode's file.
+    for path in files(&dist) {
+        let text = read(&dist.join(&path));
+        for secret in [
+            "s3cr3t-token-never-in-dist",
+            "SECRET_TOKEN",
+            "API_HOST",
+            "process-secret-never-in-dist",
+            "NOT_VITE_PROCESS_SECRET",
+            "development-only-value",
+            "VITE_DEV_ONLY:",
+        ] {
+            assert!(!text.contains(secret), "{secret} leaked into dist/{path}");
+        }
+    }
+}
+
+#[test]
+fn without_env_files_import_meta_env_is_vites_builtin_object() {
+    let ws = Workspace::new();
+    let project = ws.project("vite-env");
+    for name in [
+        ".env",
+        ".env.local",
+        ".env.production",
+        ".env.production.local",
+    ] {
+        fs::remove_file(project.join(name)).expect("rm env file");
+    }
+    // A directory where a file is expected is skipped, as Vite skips it.
+    fs::create_dir(project.join(".env")).expect("mkdir .env");
+    let options = BuildOptions::new(&project)
+        .threads(2)
+        .process_env([("HOME", "/root")]);
+    if let (Err(e), _) = build_with(&options) {
+        panic!("build failed:\n{e}");
+    }
+    let js = read(&project.join("dist/env/env.html"));
+    assert!(js.contains("Object.keys({BASE_URL:`/`,DEV:!1,MODE:`production`,PROD:!0,SSR:!1})"));
+    // Members of the object, so undefined at run time, as in Vite.
+    assert!(js.contains("SSR:!1}.VITE_GREETING"));
+    assert!(!js.contains("hello from .env"));
+}
+
+#[test]
+fn import_suffixes_give_text_data_urls_and_css_strings() {
+    let ws = Workspace::new();
+    let project = ws.project("import-suffixes");
+    build_ok(&project);
+    let html = read(&project.join("dist/suffixes/suffixes.html"));
+    let js = script(&html);
+    // Each value as Vite 8 (library mode) writes it, byte for byte.
+    for expected in [
+        // ?raw: the text, `</script` escaped in the HTML.
+        "`Plain text, with \"quotes\" and <\\/script> inside.\nSecond line.\n`",
+        "`# Readme\n\nSome *markdown*.\n`",
+        // ?url: base64 for a PNG, URL-encoded for an SVG; a plain import of the SVG is the same.
+        "`data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==`",
+        "`data:image/svg+xml,%3csvg%20xmlns='http://www.w3.org/2000/svg'%20width='2'%20height='2'%3e%3crect%20fill='%230a0'%20width='2'%20height='2'/%3e%3c/svg%3e`",
+        // ?inline: compiled and minified (url() inlined), without Vite's chunk marker.
+        "`.inline-probe{display:none}.from-inline{color:red;background:url(data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==)}`",
+        // An unknown query is ignored.
+        "helper imported with an unknown query",
+    ] {
+        assert!(js.contains(expected), "missing {expected} in\n{js}");
+    }
+    assert_eq!(
+        js.matches("data:image/svg+xml,").count(),
+        2,
+        "?url and plain import of the SVG"
+    );
+    // The ?inline CSS is not injected: only the page's own CSS is.
+    assert_eq!(
+        injected_css(&html).as_deref(),
+        Some(".app{margin:0}\n/*$vite$:1*/")
+    );
+}
+
+#[test]
+fn combined_suffixes_and_other_files_are_handled_as_vite_does() {
+    let ws = Workspace::new();
+    let project = ws.project("import-suffixes");
+    fs::write(
+        project.join("src/resources/suffixes/suffixes.tsx"),
+        "import cssUrl from './probe.css?url';\nimport txtUrl from './notes.txt?url';\nimport both from './notes.txt?raw&url';\nimport pngInline from './pixel.png?inline';\nexport const resource = { title: 'S' };\nexport function SuffixesResource() { return <p>{cssUrl}|{txtUrl}|{both}|{pngInline}</p>; }\n",
+    )
+    .expect("write");
+    build_ok(&project);
+    let html = read(&project.join("dist/suffixes/suffixes.html"));
+    let js = script(&html);
+    for expected in [
+        // Vite 8: base64 with the MIME type of the extension.
+        "`data:text/plain;base64,UGxhaW4gdGV4dCwgd2l0aCAicXVvdGVzIiBhbmQgPC9zY3JpcHQ+IGluc2lkZS4KU2Vjb25kIGxpbmUuCg==`",
+        // raw wins over url.
+        "`Plain text, with \"quotes\" and <\\/script> inside.\nSecond line.\n`",
+        // ?inline of an asset: the asset, inlined as always in library mode.
+        "`data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==`",
+        // ?url of CSS: the compiled CSS (Vite emits a separate file that sunpeak drops).
+        "`data:text/css;base64,LmlubGluZS1wcm9iZXtkaXNwbGF5Om5vbmV9",
+    ] {
+        assert!(js.contains(expected), "missing {expected} in\n{js}");
+    }
+    assert_eq!(
+        injected_css(&html).as_deref(),
+        Some(".app{margin:0}\n/*$vite$:1*/")
     );
 }

@@ -43,7 +43,8 @@ fn resource(project: &Path, key: &str, component: &str, body: &str, view: &str) 
 }
 
 /// The resources of several test projects in one project (JSON, CSS from a package, dynamic
-/// import, resource values evaluated by Node, the `@/` alias), plus resources that import one
+/// import, resource values evaluated by Node, the `@/` alias, `?raw`/`?url`/`?inline`
+/// imports, `import.meta.env`), plus resources that import one
 /// module in different ways: statically and with `require()` (which makes rolldown wrap it in
 /// that resource only), or with `import()` from two resources (bundled alone).
 fn many_resources(ws: &Workspace) -> PathBuf {
@@ -53,6 +54,8 @@ fn many_resources(ws: &Workspace) -> PathBuf {
         "dynamic-import",
         "imported-constant",
         "json-import",
+        "import-suffixes",
+        "vite-env",
     ] {
         copy_missing(&project_source(other).join("src"), &project.join("src"));
     }
@@ -120,8 +123,8 @@ fn a_shared_scan_gives_the_same_bytes_as_bundling_each_resource_alone() {
     assert_eq!(
         keys,
         [
-            "card", "computed", "data", "dyn-a", "dyn-b", "hello", "imports", "lazy", "requires",
-            "widget"
+            "card", "computed", "data", "dyn-a", "dyn-b", "env", "hello", "imports", "lazy",
+            "requires", "suffixes", "widget"
         ]
     );
     let built = events

@@ -25,8 +25,29 @@ use rolldown_utils::js_regex::HybridRegex;
 use crate::error::{Diagnostic, Location, relative_to};
 
 mod shared;
+mod suffixes;
 
 pub(crate) use shared::bundle_browser_shared;
+use suffixes::ImportSuffixes;
+pub(crate) use suffixes::InlineCss;
+
+/// What resource bundles get besides their code: the `VITE_*` variables of
+/// `import.meta.env`, and the compiler of `?inline` CSS.
+#[derive(Clone, Default)]
+pub(crate) struct BrowserContext {
+    /// `(name, value)` of the `VITE_*` variables.
+    pub env: Vec<(String, String)>,
+    /// `None`: `?inline` CSS is an empty string.
+    pub inline_css: Option<InlineCss>,
+}
+
+impl std::fmt::Debug for BrowserContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrowserContext")
+            .field("env", &self.env)
+            .finish_non_exhaustive()
+    }
+}
 
 /// A resource bundle: the minified IIFE and the CSS files it imports, in execution order.
 #[derive(Debug)]
@@ -50,9 +71,40 @@ const ASSET_EXTENSIONS: &[&str] = &[
     "otf", "eot", "mp3", "mp4", "webm", "wav", "ogg",
 ];
 
-/// Vite's `import.meta.env` in a production build.
-const IMPORT_META_ENV: &str =
-    r#"{"BASE_URL":"/","DEV":false,"MODE":"production","PROD":true,"SSR":false}"#;
+/// Vite's `import.meta.env` in a production build, besides the `VITE_*` variables.
+const IMPORT_META_ENV: [(&str, &str); 5] = [
+    ("BASE_URL", "\"/\""),
+    ("DEV", "false"),
+    ("MODE", "\"production\""),
+    ("PROD", "true"),
+    ("SSR", "false"),
+];
+
+/// The `import.meta.env` object, keys sorted as Vite 8 writes it.
+fn import_meta_env(env: &[(String, String)]) -> String {
+    let mut entries: std::collections::BTreeMap<&str, String> = IMPORT_META_ENV
+        .iter()
+        .map(|(k, v)| (*k, (*v).to_owned()))
+        .collect();
+    for (key, value) in env {
+        entries.insert(key, serde_json::Value::from(value.as_str()).to_string());
+    }
+    let fields: Vec<String> = entries
+        .iter()
+        .map(|(k, v)| format!("{}:{v}", serde_json::Value::from(*k)))
+        .collect();
+    format!("{{{}}}", fields.join(","))
+}
+
+/// Whether `import.meta.env.<key>` is a member expression a `define` key can name; other keys
+/// (`VITE_A-B`) are reached through the object.
+fn is_identifier(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+}
 
 fn src_alias(root: &Path) -> Vec<(String, Vec<Option<String>>)> {
     // "@" matches only "@" and "@/...": scoped packages such as @scope/pkg still resolve.
@@ -64,13 +116,19 @@ fn src_alias(root: &Path) -> Vec<(String, Vec<Option<String>>)> {
 
 /// The options of a browser build: minified IIFE, es2020, Vite's `define`s and asset
 /// handling. `inputs` are (virtual) entry ids.
-fn browser_options(root: &Path, inputs: &[String]) -> BundlerOptions {
+fn browser_options(root: &Path, inputs: &[String], env: &[(String, String)]) -> BundlerOptions {
     let mut define = rolldown_utils::indexmap::FxIndexMap::default();
     define.insert(
         "process.env.NODE_ENV".to_owned(),
         "\"production\"".to_owned(),
     );
-    define.insert("import.meta.env".to_owned(), IMPORT_META_ENV.to_owned());
+    define.insert("import.meta.env".to_owned(), import_meta_env(env));
+    for (key, value) in env.iter().filter(|(k, _)| is_identifier(k)) {
+        define.insert(
+            format!("import.meta.env.{key}"),
+            serde_json::Value::from(value.as_str()).to_string(),
+        );
+    }
     for (k, v) in [
         ("MODE", "\"production\""),
         ("PROD", "true"),
@@ -149,17 +207,20 @@ pub(crate) async fn bundle_browser(
     root: &Path,
     entry_id: &Path,
     entry_code: String,
+    context: &BrowserContext,
 ) -> Result<BrowserBundle, Vec<Diagnostic>> {
     let entry_id = entry_id.to_string_lossy().into_owned();
-    let options = browser_options(root, std::slice::from_ref(&entry_id));
+    let options = browser_options(root, std::slice::from_ref(&entry_id), &context.env);
     let entry = Arc::new(VirtualEntry::new([(entry_id, entry_code)]));
+    let suffixes = Arc::new(ImportSuffixes::new(context.inline_css.clone()));
     let css = Arc::new(CssCollector::default());
-    let mut bundler = Bundler::with_plugins(options, vec![entry, css.clone()])
+    let mut bundler = Bundler::with_plugins(options, vec![suffixes.clone(), entry, css.clone()])
         .map_err(|e| convert(root, e.into_vec()))?;
-    let output = bundler
-        .generate()
-        .await
-        .map_err(|e| convert(root, e.into_vec()))?;
+    let output = bundler.generate().await.map_err(|e| {
+        let mut diagnostics = convert(root, e.into_vec());
+        suffixes.explain(root, &mut diagnostics);
+        diagnostics
+    })?;
     let _ = bundler.close().await;
 
     let unresolved = unresolved_imports(output.warnings);
@@ -181,7 +242,7 @@ pub(crate) enum NodeTarget {
     /// A tool or the server entry: `dist/tools/<t>.js`, `dist/server.js`.
     Module,
     /// A `resource` export to be evaluated by Node: unused imports of packages are dropped,
-    /// CSS and assets are stubbed.
+    /// CSS is stubbed (`?inline` CSS is an empty string).
     Evaluation,
 }
 
@@ -194,6 +255,7 @@ pub(crate) async fn bundle_node(
     target: NodeTarget,
 ) -> Result<NodeBundle, Vec<Diagnostic>> {
     let input_id = input.to_string_lossy().into_owned();
+    let suffixes = Arc::new(ImportSuffixes::new(None));
     let mut plugins: Vec<Arc<dyn rolldown_plugin::Pluginable>> =
         vec![Arc::new(ExternalizePackages)];
     if let Some(code) = virtual_code {
@@ -235,6 +297,8 @@ pub(crate) async fn bundle_node(
         });
     }
     if target == NodeTarget::Evaluation {
+        // `?raw` and `?url` values are real (a `resource` may use them), `?inline` CSS is "".
+        plugins.insert(0, suffixes.clone());
         plugins.push(Arc::new(CssCollector::default()));
         options.module_types = Some(
             ASSET_EXTENSIONS
@@ -253,10 +317,11 @@ pub(crate) async fn bundle_node(
     }
     let mut bundler =
         Bundler::with_plugins(options, plugins).map_err(|e| convert(root, e.into_vec()))?;
-    let output = bundler
-        .generate()
-        .await
-        .map_err(|e| convert(root, e.into_vec()))?;
+    let output = bundler.generate().await.map_err(|e| {
+        let mut diagnostics = convert(root, e.into_vec());
+        suffixes.explain(root, &mut diagnostics);
+        diagnostics
+    })?;
     let _ = bundler.close().await;
     for asset in output.assets {
         if let Output::Chunk(chunk) = asset
@@ -603,5 +668,22 @@ mod tests {
         assert!(is_bare("@/lib"));
         assert!(!is_bare("./x"));
         assert!(!is_bare("/abs"));
+    }
+
+    #[test]
+    fn import_meta_env_object_is_sorted_like_vites() {
+        assert_eq!(
+            import_meta_env(&[]),
+            r#"{"BASE_URL":"/","DEV":false,"MODE":"production","PROD":true,"SSR":false}"#
+        );
+        let env = [
+            ("VITE_B".to_owned(), "b\n\"".to_owned()),
+            ("VITE_A".to_owned(), "a".to_owned()),
+        ];
+        assert_eq!(
+            import_meta_env(&env),
+            r#"{"BASE_URL":"/","DEV":false,"MODE":"production","PROD":true,"SSR":false,"VITE_A":"a","VITE_B":"b\n\""}"#
+        );
+        assert!(is_identifier("VITE_A1") && !is_identifier("VITE_A-B") && !is_identifier("1A"));
     }
 }

@@ -28,8 +28,8 @@ use rolldown_common::{AstScopes, BundleMode, Module, ModuleIdx, ModuleTable, Sca
 use rolldown_plugin::__inner::SharedPluginable;
 
 use super::{
-    BrowserBundle, CssCollector, VirtualEntry, browser_options, bundle_browser, entry_chunk,
-    unresolved_imports,
+    BrowserBundle, BrowserContext, CssCollector, ImportSuffixes, VirtualEntry, browser_options,
+    bundle_browser, entry_chunk, unresolved_imports,
 };
 
 /// Bundles every `(entry id, entry code)` as [`bundle_browser`] does, scanning the modules
@@ -40,6 +40,7 @@ pub(crate) async fn bundle_browser_shared(
     root: &Path,
     entries: Vec<(PathBuf, String)>,
     parallel: usize,
+    context: &BrowserContext,
 ) -> Option<Vec<BrowserBundle>> {
     let started = Instant::now();
     let entries: Vec<(String, String)> = entries
@@ -49,11 +50,12 @@ pub(crate) async fn bundle_browser_shared(
     let ids: Vec<String> = entries.iter().map(|(id, _)| id.clone()).collect();
     let css = Arc::new(CssCollector::default());
     let plugins: Vec<SharedPluginable> = vec![
+        Arc::new(ImportSuffixes::new(context.inline_css.clone())),
         Arc::new(VirtualEntry::new(entries.iter().cloned())),
         css.clone(),
     ];
     let mut factory = BundleFactory::new(BundleFactoryOptions {
-        bundler_options: browser_options(root, &ids),
+        bundler_options: browser_options(root, &ids, &context.env),
         plugins,
         session: None,
         disable_tracing_setup: true,
@@ -224,7 +226,11 @@ pub(crate) async fn bundle_browser_shared(
     let mut bundles: Vec<Option<BrowserBundle>> = (0..count).map(|_| None).collect();
     for index in alone {
         let (id, code) = entries.get(index)?.clone();
-        bundles[index] = Some(bundle_browser(root, Path::new(&id), code).await.ok()?);
+        bundles[index] = Some(
+            bundle_browser(root, Path::new(&id), code, context)
+                .await
+                .ok()?,
+        );
     }
     for worker in workers {
         for (index, bundle) in worker.await.ok()?? {

@@ -187,10 +187,13 @@ fn symlink(from: &Path, to: &Path) {
 
 /// Builds `project`, collecting the events.
 pub fn build(project: &Path) -> (Result<BuildReport, BuildError>, Vec<Event>) {
+    build_with(&BuildOptions::new(project).threads(2))
+}
+
+/// Builds with `options`, collecting the events.
+pub fn build_with(options: &BuildOptions) -> (Result<BuildReport, BuildError>, Vec<Event>) {
     let mut events = Vec::new();
-    let result = app_bundler::build(&BuildOptions::new(project).threads(2), &mut |e: Event| {
-        events.push(e)
-    });
+    let result = app_bundler::build(options, &mut |e: Event| events.push(e));
     (result, events)
 }
 

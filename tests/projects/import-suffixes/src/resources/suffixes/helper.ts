@@ -1,0 +1,1 @@
+export const helper = 'helper imported with an unknown query';
