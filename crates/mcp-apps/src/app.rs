@@ -3,7 +3,7 @@
 //!
 //! Built once at start and shared by every session and request; nothing here is per session.
 
-use mcp_transport::StaticJson;
+use mcp_transport::{Payload, StaticJson};
 use serde_json::{Value, json};
 
 use crate::catalog::{AppTool, Catalog};
@@ -152,7 +152,7 @@ impl McpApp {
         &self,
         params: &Value,
         client: Option<HostClient>,
-    ) -> Result<StaticJson, RpcError> {
+    ) -> Result<Payload, RpcError> {
         let Some(uri) = params.get("uri").and_then(Value::as_str) else {
             return Err(RpcError {
                 code: INVALID_PARAMS,

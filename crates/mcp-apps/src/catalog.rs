@@ -14,13 +14,13 @@
 //!
 //! Everything a request can ask for is serialized here, once: three variants (unknown host,
 //! Claude, ChatGPT) of the resource listing, and each resource's HTML already JSON-escaped, so
-//! serving a read is copying bytes.
+//! serving a read is copying bytes. The HTML is held once even when the read results differ
+//! per host (only their small `_meta` part does), and so is its compressed form.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use bytes::Bytes;
-use mcp_transport::StaticJson;
+use mcp_transport::{Payload, StaticJson};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
@@ -65,17 +65,25 @@ fn slot(client: Option<HostClient>) -> usize {
 #[derive(Debug)]
 struct CatalogResource {
     name: String,
-    /// `{"contents":[{"uri":…,"mimeType":…,"text":` (shared by every variant).
-    read_prefix: Bytes,
-    /// The HTML as a JSON string literal.
-    escaped_html: Bytes,
-    /// `,"_meta":…}]}` or `}]}`, per host variant.
-    read_suffix: [Bytes; 3],
-    /// The read result when every host gets the same one (the usual case without
-    /// `--server-url`); the pieces above are then dropped.
-    read_whole: Option<StaticJson>,
-    /// Per host, built on first use (a server mostly sees one or two kinds of host).
-    read_variants: [OnceLock<StaticJson>; 3],
+    /// The read result, whole when every host gets the same one (the usual case without
+    /// `--server-url`), else the shared parts of the per-host results.
+    read: ReadResult,
+}
+
+#[derive(Debug)]
+enum ReadResult {
+    /// One result for every host.
+    Whole(StaticJson),
+    /// `prefix` + `html` + `suffix[host]`: the hosts share the escaped HTML and its compressed
+    /// form, and differ only in the small `_meta` suffix.
+    PerHost {
+        /// `{"contents":[{"uri":…,"mimeType":…,"text":`.
+        prefix: Bytes,
+        /// The HTML as a JSON string literal.
+        html: StaticJson,
+        /// `,"_meta":…}]}` or `}]}`, per host variant.
+        suffix: [Bytes; 3],
+    },
 }
 
 /// The tools and resources a server exposes, pre-serialized.
@@ -212,21 +220,19 @@ impl Catalog {
     }
 
     /// The `resources/read` result for `uri` and a host, serialized; `None` for an unknown URI.
-    pub fn read_resource(&self, uri: &str, client: Option<HostClient>) -> Option<StaticJson> {
+    pub fn read_resource(&self, uri: &str, client: Option<HostClient>) -> Option<Payload> {
         let index = match self.by_uri.get(uri) {
             Some(index) => *index,
             None => *self.by_uri.get(&normalize_uri(uri))?,
         };
-        let res = &self.resources[index];
-        if let Some(whole) = &res.read_whole {
-            return Some(whole.clone());
-        }
-        let slot = slot(client);
-        Some(
-            res.read_variants[slot]
-                .get_or_init(|| StaticJson::new(res.assemble(slot)))
-                .clone(),
-        )
+        Some(match &self.resources[index].read {
+            ReadResult::Whole(whole) => Payload::from(whole.clone()),
+            ReadResult::PerHost {
+                prefix,
+                html,
+                suffix,
+            } => Payload::spliced(prefix.clone(), html.clone(), suffix[slot(client)].clone()),
+        })
     }
 }
 
@@ -241,36 +247,26 @@ impl CatalogResource {
             Some(meta) => Bytes::from(format!(",\"_meta\":{}}}]}}", compact(meta))),
             None => Bytes::from_static(b"}]}"),
         };
-        let read_suffix = [suffix(&metas[0]), suffix(&metas[1]), suffix(&metas[2])];
-        let read_prefix = Bytes::from(prefix);
-        let escaped_html = Bytes::from(json_string(&res.html));
-        let mut resource = CatalogResource {
-            name: res.name.clone(),
-            read_prefix,
-            escaped_html,
-            read_suffix,
-            read_whole: None,
-            read_variants: Default::default(),
+        let [a, b, c] = [suffix(&metas[0]), suffix(&metas[1]), suffix(&metas[2])];
+        let html = json_string(&res.html);
+        let read = if a == b && b == c {
+            // One host-independent result: hold it whole, and only once.
+            let mut whole = Vec::with_capacity(prefix.len() + html.len() + a.len());
+            whole.extend_from_slice(prefix.as_bytes());
+            whole.extend_from_slice(html.as_bytes());
+            whole.extend_from_slice(&a);
+            ReadResult::Whole(StaticJson::new(whole))
+        } else {
+            ReadResult::PerHost {
+                prefix: Bytes::from(prefix),
+                html: StaticJson::new(html),
+                suffix: [a, b, c],
+            }
         };
-        // One host-independent result: hold it whole, and only once.
-        let [a, b, c] = &resource.read_suffix;
-        if a == b && b == c {
-            let whole = resource.assemble(0);
-            resource.read_whole = Some(StaticJson::new(whole));
-            resource.escaped_html = Bytes::new();
-            resource.read_prefix = Bytes::new();
+        CatalogResource {
+            name: res.name.clone(),
+            read,
         }
-        resource
-    }
-
-    fn assemble(&self, slot: usize) -> Bytes {
-        let suffix = &self.read_suffix[slot];
-        let mut out =
-            Vec::with_capacity(self.read_prefix.len() + self.escaped_html.len() + suffix.len());
-        out.extend_from_slice(&self.read_prefix);
-        out.extend_from_slice(&self.escaped_html);
-        out.extend_from_slice(suffix);
-        Bytes::from(out)
     }
 }
 

@@ -71,7 +71,6 @@ pub fn mcp_server(app: &Arc<McpApp>) -> Result<Arc<McpServer>, BuildError> {
         let params = p.into_inner().unwrap_or(Value::Null);
         let read = a
             .read_resource(&params, detect_client(ctx.headers()))
-            .map(Payload::from)
             .map_err(|e| rpc_error(e.code, e.message, e.data));
         async move { read }
     });

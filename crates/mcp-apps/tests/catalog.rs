@@ -30,8 +30,8 @@ fn raw(json: &str) -> Box<serde_json::value::RawValue> {
     serde_json::value::RawValue::from_string(json.to_string()).unwrap()
 }
 
-fn parse(json: mcp_transport::StaticJson) -> Value {
-    serde_json::from_slice(json.bytes()).expect("catalog output is JSON")
+fn parse(json: impl Into<mcp_transport::Payload>) -> Value {
+    serde_json::from_slice(&json.into().to_bytes()).expect("catalog output is JSON")
 }
 
 #[test]
@@ -200,10 +200,10 @@ fn read_returns_the_html_and_the_listing_meta() {
     assert_eq!(
         catalog
             .read_resource("ui://albums-abc12345", Some(HostClient::Claude))
-            .map(|j| j.bytes().clone()),
+            .map(|j| j.to_bytes()),
         catalog
             .read_resource("ui://albums-abc12345", None)
-            .map(|j| j.bytes().clone())
+            .map(|j| j.to_bytes())
     );
 }
 

@@ -1,4 +1,4 @@
-//! Result payloads: what a method handler returns, as JSON in any of three forms.
+//! Result payloads: what a method handler returns, as JSON in any of four forms.
 
 use std::sync::{Arc, OnceLock};
 
@@ -16,6 +16,9 @@ use crate::gzip::DeflateSegment;
 /// - [`Payload::raw`]: bytes that already are one JSON value (e.g. a cached `tools/list`).
 /// - [`StaticJson`]: bytes held for the life of the server, whose gzip form is computed once
 ///   and reused, so a big resource costs a memcpy per read even with compression.
+/// - [`Payload::spliced`]: small bytes around a shared [`StaticJson`], for results that differ
+///   only in a small part (a resource read whose `_meta` depends on the host) and should not
+///   hold a copy, or a compressed copy, of the big part each.
 #[derive(Clone, Debug)]
 pub struct Payload(pub(crate) Repr);
 
@@ -24,6 +27,15 @@ pub(crate) enum Repr {
     Value(Value),
     Raw(Bytes),
     Static(StaticJson),
+    Spliced(Arc<Spliced>),
+}
+
+/// `before` + `middle` + `after`.
+#[derive(Debug)]
+pub(crate) struct Spliced {
+    before: Bytes,
+    middle: StaticJson,
+    after: Bytes,
 }
 
 impl Payload {
@@ -47,6 +59,31 @@ impl Payload {
             .map_err(|e| McpError::internal(format!("cannot serialize result: {e}")))
     }
 
+    /// `before`, then `middle`, then `after`, which together must be exactly one valid JSON
+    /// value (not checked); for example `{"contents":[{"uri":"ui://a","text":`, then a shared
+    /// JSON string, then `,"_meta":{...}}]}`. Every payload built on the same `middle` shares
+    /// its bytes and its compressed form; only `before` and `after` are compressed per reply.
+    pub fn spliced(before: impl Into<Bytes>, middle: StaticJson, after: impl Into<Bytes>) -> Self {
+        Self(Repr::Spliced(Arc::new(Spliced {
+            before: before.into(),
+            middle,
+            after: after.into(),
+        })))
+    }
+
+    /// The JSON text (a copy, except for the raw form).
+    pub fn to_bytes(&self) -> Bytes {
+        match &self.0 {
+            Repr::Raw(b) => b.clone(),
+            Repr::Static(s) => s.0.json.clone(),
+            _ => {
+                let mut out = Vec::with_capacity(self.known_len().unwrap_or(128));
+                self.write_to(&mut out);
+                Bytes::from(out)
+            }
+        }
+    }
+
     /// The empty result `{}`.
     pub fn empty_object() -> Self {
         Self::raw(Bytes::from_static(b"{}"))
@@ -61,6 +98,12 @@ impl Payload {
             }
             Repr::Raw(b) => out.extend_from_slice(b),
             Repr::Static(s) => out.extend_from_slice(&s.0.json),
+            Repr::Spliced(p) => {
+                out.reserve(p.before.len() + p.middle.0.json.len() + p.after.len());
+                out.extend_from_slice(&p.before);
+                out.extend_from_slice(&p.middle.0.json);
+                out.extend_from_slice(&p.after);
+            }
         }
     }
 
@@ -70,12 +113,15 @@ impl Payload {
             Repr::Value(_) => None,
             Repr::Raw(b) => Some(b.len()),
             Repr::Static(s) => Some(s.0.json.len()),
+            Repr::Spliced(p) => Some(p.before.len() + p.middle.0.json.len() + p.after.len()),
         }
     }
 
-    pub(crate) fn as_static(&self) -> Option<&StaticJson> {
+    /// The bytes before and after a precompressible middle, for payloads that have one.
+    pub(crate) fn precompressed(&self) -> Option<(&[u8], &StaticJson, &[u8])> {
         match &self.0 {
-            Repr::Static(s) => Some(s),
+            Repr::Static(s) => Some((&[], s, &[])),
+            Repr::Spliced(p) => Some((&p.before, &p.middle, &p.after)),
             _ => None,
         }
     }
@@ -86,6 +132,7 @@ impl Payload {
             Repr::Value(v) => Ok(v.clone()),
             Repr::Raw(b) => serde_json::from_slice(b),
             Repr::Static(s) => serde_json::from_slice(&s.0.json),
+            Repr::Spliced(_) => serde_json::from_slice(&self.to_bytes()),
         }
     }
 }
@@ -166,11 +213,18 @@ mod tests {
             Payload::json(&v).unwrap(),
             Payload::from(StaticJson::from_serialize(&v).unwrap()),
             Payload::from(serde_json::value::to_raw_value(&v).unwrap()),
+            Payload::spliced(
+                &b"{\"a\":"[..],
+                StaticJson::new(&b"[1,\"x\"]"[..]),
+                &b"}"[..],
+            ),
         ];
         for p in forms {
             let mut out = Vec::new();
             p.write_to(&mut out);
             assert_eq!(out, br#"{"a":[1,"x"]}"#);
+            assert_eq!(p.to_bytes(), &out[..]);
+            assert_eq!(p.known_len().unwrap_or(out.len()), out.len());
             assert_eq!(p.to_value().unwrap(), v);
         }
     }

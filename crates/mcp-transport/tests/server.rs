@@ -368,6 +368,55 @@ async fn gzip_when_accepted_including_spliced_static_payloads() {
 }
 
 #[tokio::test]
+async fn spliced_payloads_share_their_middle_and_are_sent_whole_plain_and_gzipped() {
+    use mcp_transport::{McpServer, Params, Payload, RequestContext, StaticJson};
+    let html = "<p>hello</p>".repeat(20_000);
+    let middle = StaticJson::new(serde_json::to_vec(&html).unwrap());
+    let server = McpServer::builder()
+        .method("x/read", move |_c: RequestContext, p: Params| {
+            let tag =
+                p.0.as_ref()
+                    .and_then(|v| v.get("tag"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("none")
+                    .to_owned();
+            let middle = middle.clone();
+            async move {
+                let after = format!(",\"tag\":{}}}", serde_json::to_string(&tag).unwrap());
+                Ok(Payload::spliced(&b"{\"text\":"[..], middle, after))
+            }
+        })
+        .build()
+        .unwrap();
+    let (_tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let s = start_with(server, TransportConfig::new(), rx).await;
+    let sid = initialize(s.addr, V, json!({})).await;
+    for (id, tag, gzip) in [
+        (1, "claude", true),
+        (2, "chatgpt", true),
+        (3, "claude", false),
+    ] {
+        let mut r = post(s.addr, rpc(id, "x/read", json!({ "tag": tag }))).session(&sid);
+        if gzip {
+            r = r.header("accept-encoding", "gzip");
+        }
+        let r = r.send().await;
+        assert_eq!(r.status, 200);
+        let body = if gzip {
+            assert_eq!(r.header("content-encoding"), Some("gzip"));
+            assert!(r.body.len() < 20_000, "compressed size {}", r.body.len());
+            gunzip(&r.body)
+        } else {
+            assert!(r.header("content-encoding").is_none());
+            r.body.to_vec()
+        };
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["id"], id);
+        assert_eq!(v["result"], json!({"text": html, "tag": tag}));
+    }
+}
+
+#[tokio::test]
 async fn typed_tools_lists_and_pagination() {
     use mcp_proto::{CallToolResult, McpError, Tool};
     use mcp_transport::{McpServer, RequestContext};

@@ -35,20 +35,24 @@ pub(crate) fn json(done: Vec<Finished>, batch: bool, gzip_ok: bool) -> Response<
     let (body, gzipped) = if !batch && done.len() == 1 {
         let f = &done[0];
         match &f.result {
-            Ok(p)
-                if gzip_ok
-                    && p.as_static()
-                        .is_some_and(|s| s.bytes().len() >= MIN_GZIP_BYTES) =>
-            {
-                let mut prefix = Vec::with_capacity(48);
-                wire::result_prefix(&mut prefix, &f.id);
-                // Checked just above.
-                let seg = p.as_static().map(|s| s.deflated());
-                match seg {
-                    Some(seg) => (
-                        gzip(&[Part::Plain(&prefix), Part::Pre(seg), Part::Plain(b"}")]),
-                        true,
-                    ),
+            Ok(p) if gzip_ok && p.known_len().is_some_and(|n| n >= MIN_GZIP_BYTES) => {
+                match p.precompressed() {
+                    Some((before, middle, after)) => {
+                        let mut head = Vec::with_capacity(48 + before.len());
+                        wire::result_prefix(&mut head, &f.id);
+                        head.extend_from_slice(before);
+                        let mut tail = Vec::with_capacity(after.len() + 1);
+                        tail.extend_from_slice(after);
+                        tail.push(b'}');
+                        (
+                            gzip(&[
+                                Part::Plain(&head),
+                                Part::Pre(middle.deflated()),
+                                Part::Plain(&tail),
+                            ]),
+                            true,
+                        )
+                    }
                     None => plain(f),
                 }
             }
