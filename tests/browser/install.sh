@@ -10,6 +10,12 @@ CACHE="${SUNPEAK_RS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sunpeak-rs}"
 KEY="$(cat "$HERE/package.json" "$HERE/package-lock.json" | sha256sum | cut -c1-16)"
 DEST="$CACHE/browser-harness-$KEY"
 if [ ! -f "$DEST/.installed" ]; then
+  # Parallel tests on an empty cache: one installs, the others wait and then find it ready.
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/.browser-harness.lock"
+  flock 9
+fi
+if [ ! -f "$DEST/.installed" ]; then
   rm -rf "$DEST"; mkdir -p "$DEST"
   cp "$HERE/package.json" "$HERE/package-lock.json" "$DEST/"
   # playwright-core has no install script and downloads no browser: Debian's chromium is used.

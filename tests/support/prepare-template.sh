@@ -17,6 +17,12 @@ DEST="${1:-$CACHE/template-$VERSION${TEMPLATE_ZOD:+-zod$TEMPLATE_ZOD}}"
 PKG="$CACHE/npm-sunpeak-$VERSION"
 
 if [ -f "$DEST/.prepared" ]; then echo "$DEST"; exit 0; fi
+# Tests run in parallel and may all ask for the template at once on an empty cache: one
+# prepares it, the others wait for it and then find it ready.
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.prepare-template.lock"
+flock 9
+if [ -f "$DEST/.prepared" ]; then echo "$DEST"; exit 0; fi
 if [ ! -d "$PKG/node_modules/sunpeak/template" ]; then
   mkdir -p "$PKG"
   npm install --prefix "$PKG" --no-audit --no-fund --silent --ignore-scripts "sunpeak@$VERSION" >&2

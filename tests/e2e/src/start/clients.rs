@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use anyhow::{Context, Result, bail};
 
@@ -43,6 +44,14 @@ fn cache_dir() -> PathBuf {
         .join("sunpeak-rs")
 }
 
+/// Held while a client is installed: tests run in parallel, and two of them installing into
+/// the same directory of an empty cache break each other's install (a venv being created while
+/// the other test's pip runs in it).
+fn install_lock() -> MutexGuard<'static, ()> {
+    static INSTALL: Mutex<()> = Mutex::new(());
+    INSTALL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 fn run(cmd: &mut Command, what: &str) -> Result<()> {
     let out = cmd
         .stdin(Stdio::null())
@@ -63,6 +72,7 @@ pub fn ts_client() -> Result<PathBuf> {
     let dir = cache_dir()
         .join("clients")
         .join(format!("ts-sdk-{TS_SDK_VERSION}"));
+    let _installing = install_lock();
     if !dir.join(".installed").is_file() {
         std::fs::create_dir_all(&dir)?;
         run(
@@ -92,6 +102,7 @@ pub fn py_client(version: &str) -> Result<PathBuf> {
         .join("clients")
         .join(format!("py-mcp-{version}"));
     let python = dir.join("bin").join("python");
+    let _installing = install_lock();
     if !dir.join(".installed").is_file() {
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
@@ -185,6 +196,8 @@ pub fn run_py(version: &str, url: &str, tool: &str, args: &str, uri: &str) -> Re
 /// Runs the Inspector CLI smoke script (tools/list, the MCP Apps metadata per tool,
 /// resources/read; it installs the Inspector and Node 22 on first use).
 pub fn run_inspector_smoke(url: &str, uri: &str, work: &Path) -> Result<ClientRun> {
+    // The script installs on first use, without a lock of its own: one run at a time.
+    let _installing = install_lock();
     capture(
         "MCP Inspector CLI (inspector-smoke.sh)",
         Command::new("bash")
