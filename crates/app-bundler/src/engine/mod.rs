@@ -168,14 +168,19 @@ fn browser_options(root: &Path, inputs: &[String], env: &[(String, String)]) -> 
             alias: Some(src_alias(root)),
             ..Default::default()
         }),
-        transform: Some(BundlerTransformOptions {
-            jsx: Some(Either::Right(JsxOptions {
-                runtime: Some("automatic".to_owned()),
-                ..Default::default()
-            })),
-            target: Some(Either::Left("es2020".to_owned())),
+        transform: Some(transform_options("es2020")),
+        ..Default::default()
+    }
+}
+
+/// TypeScript and JSX (React's automatic runtime) lowered to `target` (`es2020`, `node18`).
+fn transform_options(target: &str) -> BundlerTransformOptions {
+    BundlerTransformOptions {
+        jsx: Some(Either::Right(JsxOptions {
+            runtime: Some("automatic".to_owned()),
             ..Default::default()
-        }),
+        })),
+        target: Some(Either::Left(target.to_owned())),
         ..Default::default()
     }
 }
@@ -274,14 +279,7 @@ pub(crate) async fn bundle_node(
             alias: Some(src_alias(root)),
             ..Default::default()
         }),
-        transform: Some(BundlerTransformOptions {
-            jsx: Some(Either::Right(JsxOptions {
-                runtime: Some("automatic".to_owned()),
-                ..Default::default()
-            })),
-            target: Some(Either::Left("node18".to_owned())),
-            ..Default::default()
-        }),
+        transform: Some(transform_options("node18")),
         ..Default::default()
     };
     if target == NodeTarget::Module {
