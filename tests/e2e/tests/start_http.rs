@@ -224,10 +224,16 @@ fn session_cap_evicts_the_least_recently_used() -> Result<()> {
         .start()?;
     let mut first = McpClient::new(server.addr);
     first.initialize()?;
+    // The store records activity in milliseconds: sessions used within the same millisecond
+    // are equally recent, so the steps are spaced for the order to be observable.
+    let tick = || std::thread::sleep(std::time::Duration::from_millis(5));
+    tick();
     let mut second = McpClient::new(server.addr);
     second.initialize()?;
+    tick();
     // Touch the first: the second becomes the least recently used.
     first.result("ping", Value::Null)?;
+    tick();
     let mut third = McpClient::new(server.addr);
     third.initialize()?;
     let evicted = second.post_raw(&json!({"jsonrpc": "2.0", "id": 9, "method": "ping"}))?;
