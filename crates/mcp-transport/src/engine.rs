@@ -1,8 +1,8 @@
 //! [`Transport`]: the server definition, its configuration and the live sessions, i.e. the
 //! engine behind all three ways to serve (tower service, stateless function, ready server).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Once, Weak};
 
 use http::{Request, Response};
 use http_body::Body;
@@ -12,11 +12,10 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::BoxError;
 use crate::config::TransportConfig;
 use crate::http::body::McpBody;
-use crate::logging;
 use crate::pending::{PendingRequests, lock};
 use crate::registry::McpServer;
 use crate::service::{McpService, NotFound};
-use crate::session::SessionStore;
+use crate::session::Sessions;
 use crate::session::id::new_session_id;
 use crate::session::state::Session;
 use crate::wire;
@@ -24,43 +23,13 @@ use crate::wire;
 pub(crate) struct Engine {
     pub(crate) server: Arc<McpServer>,
     pub(crate) config: TransportConfig,
-    pub(crate) store: SessionStore,
+    pub(crate) sessions: Arc<Sessions>,
     /// Cancelled on forced shutdown: every handler stops.
     pub(crate) root: CancellationToken,
     /// Cancelled when shutdown begins: GET streams end, no new sessions.
     pub(crate) closing: CancellationToken,
     pub(crate) stateless_pending: PendingRequests,
     pub(crate) in_flight: AtomicUsize,
-    sweeper: Once,
-}
-
-impl Engine {
-    /// Starts the idle sweeper once, on first use inside a runtime. It holds only a weak
-    /// reference and ends when the transport is dropped.
-    pub(crate) fn ensure_sweeper(self: &Arc<Self>) {
-        if self.config.stateless {
-            return;
-        }
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        self.sweeper.call_once(|| {
-            let weak: Weak<Engine> = Arc::downgrade(self);
-            let interval = self.store.sweep_interval();
-            handle.spawn(async move {
-                loop {
-                    tokio::time::sleep(interval).await;
-                    let Some(engine) = weak.upgrade() else { break };
-                    if engine.root.is_cancelled() {
-                        break;
-                    }
-                    for s in engine.store.sweep() {
-                        logging::session_expired(&s.id, engine.store.len());
-                    }
-                }
-            });
-        });
-    }
 }
 
 /// An MCP server definition served over Streamable HTTP: configuration, sessions, streams.
@@ -81,19 +50,18 @@ pub struct Transport {
 impl Transport {
     /// A transport for a server definition.
     pub fn new(server: Arc<McpServer>, config: TransportConfig) -> Self {
-        let store = SessionStore::new(config.max_sessions, config.session_idle_timeout);
+        let sessions = Arc::new(Sessions::in_memory(&config));
         let stateless_pending =
             PendingRequests::with_prefix(format!("srv-{}", &new_session_id()[..8]));
         Self {
             engine: Arc::new(Engine {
                 server,
                 config,
-                store,
+                sessions,
                 root: CancellationToken::new(),
                 closing: CancellationToken::new(),
                 stateless_pending,
                 in_flight: AtomicUsize::new(0),
-                sweeper: Once::new(),
             }),
         }
     }
@@ -130,7 +98,7 @@ impl Transport {
 
     /// Live sessions.
     pub fn session_count(&self) -> usize {
-        self.engine.store.len()
+        self.engine.sessions.len()
     }
 
     /// Requests being handled right now.
@@ -142,10 +110,11 @@ impl Transport {
     /// stream is momentarily disconnected). False if the session is unknown or never opened a
     /// GET stream.
     pub fn notify_session(&self, session_id: &str, method: &str, params: Option<Value>) -> bool {
-        let (Some(s), _) = self.engine.store.get(session_id) else {
-            return false;
-        };
-        send_on_get_stream(&s, &wire::notification(method, params.as_ref()))
+        let msg = wire::notification(method, params.as_ref());
+        self.engine
+            .sessions
+            .local_one(session_id)
+            .is_some_and(|s| send_on_get_stream(&s, &msg))
     }
 
     /// Sends a notification (e.g. `notifications/tools/list_changed`) to every session with a
@@ -153,8 +122,8 @@ impl Transport {
     pub fn notify_all(&self, method: &str, params: Option<Value>) -> usize {
         let msg = wire::notification(method, params.as_ref());
         self.engine
-            .store
-            .all()
+            .sessions
+            .local()
             .iter()
             .filter(|s| send_on_get_stream(s, &msg))
             .count()
@@ -167,22 +136,16 @@ impl Transport {
             Some(&serde_json::json!({ "uri": uri })),
         );
         self.engine
-            .store
-            .all()
+            .sessions
+            .local()
             .iter()
             .filter(|s| lock(&s.subscriptions).contains(uri) && send_on_get_stream(s, &msg))
             .count()
     }
 
-    /// Ends a session as DELETE would; false if unknown.
-    pub fn close_session(&self, session_id: &str) -> bool {
-        match self.engine.store.remove(session_id) {
-            Some(s) => {
-                logging::session_closed(&s.id, self.engine.store.len());
-                true
-            }
-            None => false,
-        }
+    /// Ends a session as DELETE would; false if unknown (or the store is unreachable).
+    pub async fn close_session(&self, session_id: &str) -> bool {
+        matches!(self.engine.sessions.delete(session_id).await, Ok(Some(_)))
     }
 
     /// Starts a graceful shutdown: GET streams end and new sessions are refused; in-flight
@@ -195,7 +158,7 @@ impl Transport {
     pub fn cancel_all(&self) {
         self.engine.closing.cancel();
         self.engine.root.cancel();
-        self.engine.store.drain();
+        self.engine.sessions.drain();
     }
 }
 
@@ -203,7 +166,7 @@ impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Transport")
             .field("config", &self.engine.config)
-            .field("sessions", &self.engine.store.len())
+            .field("sessions", &self.engine.sessions.len())
             .finish()
     }
 }

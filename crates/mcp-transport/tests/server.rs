@@ -558,8 +558,10 @@ async fn silent_and_slow_connections_are_closed_after_the_header_read_timeout() 
 }
 
 #[tokio::test]
-async fn a_session_is_bound_to_the_identity_that_created_it() {
-    // `Bearer <user>[:<n>]`: clientId is the user, the token changes with n (a refresh).
+async fn a_session_is_bound_to_the_user_that_created_it() {
+    // `Bearer <user>:<n>`: every user comes through one OAuth client ("chatgpt"), the subject
+    // (`extra.userId`) is the user, the token changes with n (a refresh). `tokenonly:<x>`
+    // has no subject: the token is the identity.
     let auth = |req: AuthRequest| async move {
         let token = req
             .headers
@@ -570,9 +572,11 @@ async fn a_session_is_bound_to_the_identity_that_created_it() {
         Ok::<_, BoxError>(token.map(|t| {
             let user = t.split(':').next().unwrap_or("").to_owned();
             if user == "tokenonly" {
-                AuthInfo::new(json!({ "token": t }))
+                AuthInfo::new(json!({ "token": t, "clientId": "chatgpt" }))
             } else {
-                AuthInfo::new(json!({ "token": t, "clientId": user }))
+                AuthInfo::new(
+                    json!({ "token": t, "clientId": "chatgpt", "extra": {"userId": user} }),
+                )
             }
         }))
     };
@@ -588,7 +592,7 @@ async fn a_session_is_bound_to_the_identity_that_created_it() {
             .session(&sid)
             .header("authorization", who)
     };
-    // Another user with the session id: was served (with their own auth info).
+    // Another user of the same OAuth client with the session id: 404 on every method.
     assert_eq!(list("Bearer mallory:1", 2).send().await.status, 404);
     let get = req(s.addr, Method::GET)
         .session(&sid)
@@ -606,7 +610,7 @@ async fn a_session_is_bound_to_the_identity_that_created_it() {
     // The same user, also after a token refresh, keeps the session.
     assert_eq!(list("Bearer alice:1", 3).send().await.status, 200);
     assert_eq!(list("Bearer alice:2", 4).send().await.status, 200);
-    // Without a clientId the token is the identity.
+    // Without a subject the token is the identity: same client id, other token: 404.
     let r = post(s.addr, init)
         .header("authorization", "Bearer tokenonly:a")
         .send()

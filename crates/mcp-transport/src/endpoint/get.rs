@@ -3,40 +3,39 @@
 
 use std::sync::Arc;
 
-use http::{Response, StatusCode};
+use http::Response;
 
+use super::rejection::Rejection;
 use super::respond::{sse_response, with_session};
-use super::{Incoming, find_session, header_version};
+use super::{Incoming, header_version};
 use crate::engine::Engine;
 use crate::http::body::McpBody;
-use crate::http::{errors, headers};
-use crate::logging;
+use crate::http::headers;
 use crate::pending::lock;
 use crate::sse::body::{SseBody, StreamGuard};
 use crate::sse::encode::parse_event_id;
 
-pub(super) fn handle(engine: &Arc<Engine>, req: Incoming) -> Response<McpBody> {
+pub(super) async fn handle(engine: &Arc<Engine>, req: Incoming) -> Response<McpBody> {
     let sid = headers::get(&req.headers, headers::SESSION_ID);
+    match get(engine, &req, sid).await {
+        Ok(resp) => resp,
+        Err(rejection) => rejection.into_response(sid),
+    }
+}
+
+async fn get(
+    engine: &Arc<Engine>,
+    req: &Incoming,
+    sid: Option<&str>,
+) -> Result<Response<McpBody>, Rejection> {
     if !headers::accepts(&req.headers, "text/event-stream") {
-        logging::transport_error(sid, "Not Acceptable: Client must accept text/event-stream");
-        return errors::not_acceptable_get();
+        return Err(Rejection::NotAcceptableGet);
     }
-    let Some(sid) = sid else {
-        logging::transport_error(None, "Bad Request: Mcp-Session-Id header is required");
-        return errors::missing_session();
-    };
-    let session = match find_session(engine, sid, req.auth.as_ref()) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    if let Err(r) = header_version(&req.headers, Some(sid)) {
-        return r;
-    }
+    let sid = sid.ok_or(Rejection::MissingSession)?;
+    let session = engine.sessions.find(sid, req.auth.as_ref()).await?;
+    header_version(&req.headers)?;
     if engine.closing.is_cancelled() {
-        return errors::server_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service Unavailable: server is shutting down",
-        );
+        return Err(Rejection::ShuttingDown);
     }
     let cfg = &engine.config;
     let resume = headers::get(&req.headers, headers::LAST_EVENT_ID).and_then(parse_event_id);
@@ -68,11 +67,11 @@ pub(super) fn handle(engine: &Arc<Engine>, req: Incoming) -> Response<McpBody> {
             .as_ref()
             .map(|a| (Arc::clone(&session), stream, a.generation)),
         cancel: None,
-        busy: Some(session.busy_guard(engine.store.clock)),
+        busy: Some(session.busy_guard(engine.sessions.clock())),
     };
     let mut body = SseBody::new(replay, attached.map(|a| a.rx), cfg.sse_keep_alive, guard);
     if standalone {
         body = body.stop_on(engine.closing.clone());
     }
-    with_session(sse_response(body), Some(&session.id))
+    Ok(with_session(sse_response(body), Some(&session.id)))
 }

@@ -4,6 +4,7 @@
 mod delete;
 mod get;
 mod post;
+mod rejection;
 mod requests;
 pub(crate) mod respond;
 
@@ -22,7 +23,7 @@ use crate::http::body::McpBody;
 use crate::http::origin::{HostCheck, check_host, origin_allowed};
 use crate::http::{cors, errors, headers};
 use crate::logging;
-use crate::session::state::Session;
+use rejection::Rejection;
 
 pub(crate) async fn handle<B>(engine: &Arc<Engine>, req: Request<B>) -> Response<McpBody>
 where
@@ -127,8 +128,8 @@ where
     };
     match parts.method {
         Method::POST => post::handle(engine, req, body).await,
-        Method::GET if !config.stateless => get::handle(engine, req),
-        Method::DELETE if !config.stateless => delete::handle(engine, req),
+        Method::GET if !config.stateless => get::handle(engine, req).await,
+        Method::DELETE if !config.stateless => delete::handle(engine, req).await,
         _ => errors::method_not_allowed(config.stateless),
     }
 }
@@ -140,51 +141,14 @@ pub(crate) struct Incoming {
     pub(crate) auth: Option<AuthInfo>,
 }
 
-/// The live session `sid` names, or the 404 for an unknown one (an idle-expired session is
-/// closed and logged on the way). A session bound to an identity is unknown to anyone else
-/// (MCP security best practices: a leaked session id is of no use to another user).
-#[allow(clippy::result_large_err)]
-pub(crate) fn find_session(
-    engine: &Engine,
-    sid: &str,
-    auth: Option<&AuthInfo>,
-) -> Result<Arc<Session>, Response<McpBody>> {
-    let (session, expired) = engine.store.get(sid);
-    if let Some(e) = expired {
-        logging::session_expired(&e.id, engine.store.len());
-    }
-    let session = session.ok_or_else(errors::unknown_session)?;
-    if session.identity.is_some() && engine.store.identity(auth) != session.identity {
-        logging::transport_error(
-            Some(sid),
-            "Not Found: the session belongs to another identity",
-        );
-        return Err(errors::unknown_session());
-    }
-    Ok(session)
-}
-
-/// Reads `MCP-Protocol-Version`: `Ok(None)` when absent, `Err` (a 400 response) when
-/// unsupported.
-#[allow(clippy::result_large_err)]
-pub(crate) fn header_version(
-    h: &http::HeaderMap,
-    session: Option<&str>,
-) -> Result<Option<ProtocolVersion>, Response<McpBody>> {
+/// Reads `MCP-Protocol-Version`: `Ok(None)` when absent, a rejection when unsupported.
+pub(crate) fn header_version(h: &http::HeaderMap) -> Result<Option<ProtocolVersion>, Rejection> {
     let Some(v) = h.get(headers::PROTOCOL_VERSION) else {
         return Ok(None);
     };
     let text = v.to_str().unwrap_or("");
     match ProtocolVersion::parse(text.trim()) {
         Some(p) => Ok(Some(p)),
-        None => {
-            let msg = format!(
-                "Bad Request: Unsupported protocol version: {} (supported versions: {})",
-                text,
-                ProtocolVersion::supported_list()
-            );
-            logging::transport_error(session, &msg);
-            Err(errors::server_error(StatusCode::BAD_REQUEST, msg))
-        }
+        None => Err(Rejection::UnsupportedVersion(text.to_owned())),
     }
 }

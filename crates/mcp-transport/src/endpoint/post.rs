@@ -1,5 +1,6 @@
-//! POST: JSON-RPC messages from the client. Validates Accept, Content-Type, body size and
-//! JSON, then the session and protocol version, then hands the messages on.
+//! POST: JSON-RPC messages from the client. Reads (Accept, Content-Type, body within the
+//! limits, JSON), resolves (session, protocol version, batch rules), dispatches the messages,
+//! and responds; any refusal is one [`Rejection`].
 
 use std::sync::Arc;
 
@@ -10,9 +11,10 @@ use mcp_proto::{
     ProtocolVersion, Request, methods, parse_body,
 };
 
+use super::rejection::Rejection;
 use super::requests::{self, Dispatch};
 use super::respond::{self, with_session};
-use super::{Incoming, find_session, header_version};
+use super::{Incoming, header_version};
 use crate::auth::BoxError;
 use crate::config::ResponseMode;
 use crate::context::HttpInfo;
@@ -22,8 +24,6 @@ use crate::http::limit::{ReadError, read_limited};
 use crate::http::{errors, headers};
 use crate::logging;
 use crate::reply::Finished;
-use crate::session::id::{new_session_id, short};
-use crate::session::state::{ClientInfo, Session};
 use crate::sse::body::{SseBody, StreamGuard};
 use crate::sse::encode;
 
@@ -36,86 +36,34 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    let cfg = &engine.config;
     let sid = headers::get(&req.headers, headers::SESSION_ID).map(str::to_owned);
-    let sid = sid.as_deref();
-    if !headers::accepts(&req.headers, "application/json")
-        || !headers::accepts(&req.headers, "text/event-stream")
-    {
-        logging::transport_error(
-            sid,
-            "Not Acceptable: Client must accept both application/json and text/event-stream",
-        );
-        return errors::not_acceptable_post();
+    match post(engine, req, body, sid.as_deref()).await {
+        Ok(resp) => resp,
+        Err(rejection) => rejection.into_response(sid.as_deref()),
     }
-    if !headers::is_json_content(&req.headers) {
-        logging::transport_error(
-            sid,
-            "Unsupported Media Type: Content-Type must be application/json",
-        );
-        return errors::unsupported_media_type();
-    }
-    let bytes = match read_limited(
-        body,
-        cfg.max_body_bytes,
-        headers::content_length(&req.headers),
-    )
-    .await
-    {
-        Ok(b) => b,
-        Err(ReadError::TooLarge) => return errors::payload_too_large(),
-        Err(ReadError::Stalled) => {
-            logging::transport_error(sid, "Request Timeout: the request body stopped arriving");
-            return errors::server_error(
-                StatusCode::REQUEST_TIMEOUT,
-                "Request Timeout: the request body stopped arriving",
-            );
-        }
-        Err(ReadError::Io(e)) => {
-            logging::transport_error(sid, &format!("could not read request body: {e}"));
-            return errors::server_error(
-                StatusCode::BAD_REQUEST,
-                "Bad Request: could not read the request body",
-            );
-        }
-    };
-    let messages = match parse_body(&bytes) {
-        Ok(m) => m,
-        Err(e) => {
-            let err = e.to_error();
-            if matches!(e, ParseError::Invalid(_)) {
-                logging::transport_error(sid, &err.message);
-            }
-            return errors::rpc_error(StatusCode::BAD_REQUEST, &err);
-        }
-    };
-    if let Messages::Single(m) = &messages
-        && let Some(method) = m.method()
-    {
-        let uri = match m {
-            Message::Request(r) if method == methods::RESOURCES_READ => r
-                .params
-                .as_ref()
-                .and_then(|p| p.get("uri"))
-                .and_then(|u| u.as_str()),
-            _ => None,
-        };
-        logging::incoming(method, uri, sid);
-        if cfg.log_headers {
-            logging::headers(&req.headers);
-        }
-    }
+}
+
+async fn post<B>(
+    engine: &Arc<Engine>,
+    req: Incoming,
+    body: B,
+    sid: Option<&str>,
+) -> Result<Response<McpBody>, Rejection>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let cfg = &engine.config;
+    let messages = read(engine, &req, body).await?;
+    log_incoming(engine, &req, &messages, sid);
 
     let is_init = messages
         .messages()
         .iter()
         .any(|m| matches!(m, Message::Request(r) if r.method == methods::INITIALIZE));
     if is_init && messages.is_batch() {
-        let e = McpError::invalid_request(
-            "Invalid Request: Only one initialization request is allowed",
-        );
-        logging::transport_error(sid, &e.message);
-        return errors::rpc_error(StatusCode::BAD_REQUEST, &e);
+        return Err(Rejection::InitializeInBatch);
     }
     let http = Arc::new(HttpInfo {
         headers: req.headers,
@@ -127,14 +75,10 @@ where
         if is_init {
             return initialize(engine, http, messages, false).await;
         }
-        let version = match header_version(&http.headers, None) {
-            Ok(v) => v.unwrap_or(ProtocolVersion::ASSUMED_WITHOUT_HEADER),
-            Err(r) => return r,
-        };
-        if let Some(r) = reject_batch(&messages, version, None) {
-            return r;
-        }
-        return requests::run(Dispatch {
+        let version =
+            header_version(&http.headers)?.unwrap_or(ProtocolVersion::ASSUMED_WITHOUT_HEADER);
+        check_batch(&messages, version)?;
+        return Ok(requests::run(Dispatch {
             engine: Arc::clone(engine),
             session: None,
             version,
@@ -142,33 +86,21 @@ where
             batch: messages.is_batch(),
             messages: messages.into_messages(),
         })
-        .await;
+        .await);
     }
 
     let Some(sid) = sid else {
         if is_init {
             return initialize(engine, http, messages, true).await;
         }
-        let msg = "Bad Request: Mcp-Session-Id header is required";
-        logging::transport_error(None, msg);
-        return errors::missing_session();
+        return Err(Rejection::MissingSession);
     };
-    let session = match find_session(engine, sid, http.auth.as_ref()) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    let session = engine.sessions.find(sid, http.auth.as_ref()).await?;
     if is_init {
-        let e = McpError::invalid_request("Invalid Request: Server already initialized");
-        logging::transport_error(Some(sid), &e.message);
-        return with_session(errors::rpc_error(StatusCode::BAD_REQUEST, &e), Some(sid));
+        return Err(Rejection::AlreadyInitialized);
     }
-    let header = match header_version(&http.headers, Some(sid)) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if let Some(r) = reject_batch(&messages, header.unwrap_or(session.version), Some(sid)) {
-        return r;
-    }
+    let header = header_version(&http.headers)?;
+    check_batch(&messages, header.unwrap_or(session.version))?;
     let version = session.version;
     let id = Arc::clone(&session.id);
     let resp = requests::run(Dispatch {
@@ -180,30 +112,67 @@ where
         messages: messages.into_messages(),
     })
     .await;
-    with_session(resp, Some(&id))
+    Ok(with_session(resp, Some(&id)))
 }
 
-#[allow(clippy::result_large_err)]
-fn reject_batch(
-    messages: &Messages,
-    version: ProtocolVersion,
-    sid: Option<&str>,
-) -> Option<Response<McpBody>> {
+/// Checks `Accept` and `Content-Type`, reads the body within the limits and parses it.
+async fn read<B>(engine: &Engine, req: &Incoming, body: B) -> Result<Messages, Rejection>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    if !headers::accepts(&req.headers, "application/json")
+        || !headers::accepts(&req.headers, "text/event-stream")
+    {
+        return Err(Rejection::NotAcceptablePost);
+    }
+    if !headers::is_json_content(&req.headers) {
+        return Err(Rejection::UnsupportedMediaType);
+    }
+    let limit = engine.config.max_body_bytes;
+    let bytes = read_limited(body, limit, headers::content_length(&req.headers))
+        .await
+        .map_err(|e| match e {
+            ReadError::TooLarge => Rejection::BodyTooLarge,
+            ReadError::Stalled => Rejection::BodyStalled,
+            ReadError::Io(e) => Rejection::BodyUnreadable(e.to_string()),
+        })?;
+    parse_body(&bytes).map_err(|e| Rejection::BadJson {
+        error: e.to_error(),
+        log: matches!(e, ParseError::Invalid(_)),
+    })
+}
+
+/// sunpeak's `← <method>` line for a single message (and the headers, when asked).
+fn log_incoming(engine: &Engine, req: &Incoming, messages: &Messages, sid: Option<&str>) {
+    let Messages::Single(m) = messages else {
+        return;
+    };
+    let Some(method) = m.method() else { return };
+    let uri = match m {
+        Message::Request(r) if method == methods::RESOURCES_READ => r
+            .params
+            .as_ref()
+            .and_then(|p| p.get("uri"))
+            .and_then(|u| u.as_str()),
+        _ => None,
+    };
+    logging::incoming(method, uri, sid);
+    if engine.config.log_headers {
+        logging::headers(&req.headers);
+    }
+}
+
+/// The batch cap, and batches only at versions that allow them.
+fn check_batch(messages: &Messages, version: ProtocolVersion) -> Result<(), Rejection> {
     if messages.messages().len() > MAX_BATCH {
-        let e = McpError::invalid_request(format!(
-            "Invalid Request: a batch may hold at most {MAX_BATCH} messages"
-        ));
-        logging::transport_error(sid, &e.message);
-        return Some(errors::rpc_error(StatusCode::BAD_REQUEST, &e));
+        return Err(Rejection::BatchTooLarge(MAX_BATCH));
     }
     if messages.is_batch() && !version.allows_batching() {
-        let e = McpError::invalid_request(format!(
-            "Invalid Request: JSON-RPC batches are not supported at protocol version {version}"
-        ));
-        logging::transport_error(sid, &e.message);
-        return Some(errors::rpc_error(StatusCode::BAD_REQUEST, &e));
+        return Err(Rejection::BatchNotSupported(version));
     }
-    None
+    Ok(())
 }
 
 /// `initialize`: negotiates the version, creates the session (stateful) and answers with the
@@ -213,17 +182,20 @@ async fn initialize(
     http: Arc<HttpInfo>,
     messages: Messages,
     stateful: bool,
-) -> Response<McpBody> {
+) -> Result<Response<McpBody>, Rejection> {
     let Some(Message::Request(Request { id, params, .. })) =
         messages.into_messages().into_iter().next()
     else {
-        return errors::status(StatusCode::BAD_REQUEST);
+        return Ok(errors::status(StatusCode::BAD_REQUEST));
     };
     let gzip_ok = engine.config.gzip && headers::accepts_gzip(&http.headers);
     let params: InitializeRequestParams = match mcp_proto::parse_params(methods::INITIALIZE, params)
     {
         Ok(p) => p,
-        Err(e) => return respond::json(vec![Finished { id, result: Err(e) }], false, gzip_ok),
+        Err(e) => {
+            let done = vec![Finished { id, result: Err(e) }];
+            return Ok(respond::json(done, false, gzip_ok));
+        }
     };
     let version = ProtocolVersion::negotiate(&params.protocol_version);
     let payload = engine
@@ -233,45 +205,26 @@ async fn initialize(
         .find(|(v, _)| *v == version)
         .map(|(_, j)| j.clone());
     let Some(payload) = payload else {
-        return respond::json(
-            vec![Finished {
-                id,
-                result: Err(McpError::new(
-                    ErrorCode::INTERNAL_ERROR,
-                    "no initialize result",
-                )),
-            }],
-            false,
-            gzip_ok,
-        );
+        let e = McpError::new(ErrorCode::INTERNAL_ERROR, "no initialize result");
+        let done = vec![Finished { id, result: Err(e) }];
+        return Ok(respond::json(done, false, gzip_ok));
     };
     let session_id = if stateful {
         if engine.closing.is_cancelled() {
-            return errors::server_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Service Unavailable: server is shutting down",
-            );
+            return Err(Rejection::ShuttingDown);
         }
-        let sid: Arc<str> = Arc::from(new_session_id());
-        let session = Arc::new(Session::new(
-            Arc::clone(&sid),
-            version,
-            ClientInfo {
-                info: params.client_info,
-                capabilities: params.capabilities,
-            },
-            engine.root.child_token(),
-            engine.config.sse_history,
-            engine.store.now_ms(),
-            engine.store.identity(http.auth.as_ref()),
-        ));
-        if let Some(evicted) = engine.store.insert(session) {
-            tracing::info!(target: logging::TARGET, sessionId = &*evicted.id, "Session evicted: {}... (session cap reached)", short(&evicted.id));
-            logging::session_closed(&evicted.id, engine.store.len().saturating_sub(1));
-        }
-        engine.ensure_sweeper();
-        logging::session_started(&sid, engine.store.len());
-        Some(sid)
+        let session = engine
+            .sessions
+            .create(
+                version,
+                params.client_info,
+                params.capabilities,
+                http.auth.as_ref(),
+                &engine.root,
+            )
+            .await?;
+        engine.sessions.ensure_sweeper(&engine.root);
+        Some(Arc::clone(&session.id))
     } else {
         None
     };
@@ -293,5 +246,5 @@ async fn initialize(
             ))
         }
     };
-    with_session(resp, session_id.as_deref())
+    Ok(with_session(resp, session_id.as_deref()))
 }

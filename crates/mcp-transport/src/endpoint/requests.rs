@@ -152,7 +152,9 @@ pub(super) async fn run(d: Dispatch) -> Response<McpBody> {
     }
 
     let in_flight = InFlight::new(&engine);
-    let busy = session.as_ref().map(|s| s.busy_guard(engine.store.clock));
+    let busy = session
+        .as_ref()
+        .map(|s| s.busy_guard(engine.sessions.clock()));
     let mut cancel = CancelOnDrop(Some(reply_token.clone()));
     let mut all = Box::pin(join_all(work));
     let upgraded = tokio::select! {

@@ -1,319 +1,269 @@
-//! Sessions and the in-memory session store.
+//! Sessions: where they are kept, who they belong to, and what they hold.
 //!
-//! All session state lives behind this module: the store (lookup, insert with LRU eviction,
-//! idle expiry) and [`state::Session`]. A shared store (e.g. Redis) would replace
-//! [`SessionStore`] without touching the endpoint code.
+//! All session state lives behind this module. [`Sessions`] is what the endpoint code uses:
+//! it creates sessions (keeping a bounded copy of the client's `initialize`), finds them for
+//! a request (refusing other users), deletes them, sweeps idle ones and logs each of these.
+//! Where sessions are kept is a [`SessionStore`]: [`memory::MemoryStore`] (the default) keeps
+//! them in this process; a shared store (Redis) implements the same trait, so that the
+//! endpoint code does not change.
+//!
+//! The store methods return futures because a shared store answers over the network; the
+//! in-memory store answers at once (a ready future).
 
+pub(crate) mod client;
 pub(crate) mod id;
+pub(crate) mod identity;
+pub(crate) mod memory;
 pub(crate) mod state;
 
-use std::cmp::Reverse;
-use std::collections::hash_map::RandomState;
-use std::collections::{BinaryHeap, HashMap};
-use std::hash::BuildHasher;
-use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Once, Weak};
 use std::time::Duration;
 
+use mcp_proto::{ClientCapabilities, Implementation, ProtocolVersion};
+use tokio_util::sync::CancellationToken;
+
 use crate::auth::AuthInfo;
-use crate::pending::lock;
+use crate::config::TransportConfig;
+use crate::logging;
+use client::ClientInfo;
+use id::{new_session_id, short};
+use identity::{Identities, Identity};
 use state::{Clock, Session};
 
-/// The live sessions.
-pub(crate) struct SessionStore {
-    inner: Mutex<Inner>,
-    cap: usize,
-    idle_ms: u64,
-    pub(crate) clock: Clock,
-    /// Keys the identity hashes sessions are bound to (random per store).
-    identity_keys: RandomState,
+/// What a store's operations return.
+pub(crate) type StoreFuture<'a, T> =
+    Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// A store could not answer (a shared store that is unreachable). The request fails with
+/// 503; nothing is lost.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StoreError {
+    /// The store is unreachable or answered with an error.
+    #[allow(
+        dead_code,
+        reason = "a shared store's error: the in-memory store never fails"
+    )]
+    #[error("session store unavailable: {0}")]
+    Unavailable(String),
 }
 
-/// The map, and a min-heap of `(last activity, id)` for LRU eviction.
-///
-/// Heap keys are lower bounds: a request only touches the session (an atomic store), not the
-/// heap. Eviction pops the smallest key and re-pushes it with the session's real activity
-/// time until the popped key is exact; that session is then the least recently used one. So
-/// requests pay nothing, and eviction costs O(log n) amortized. Entries of removed sessions
-/// are skipped, and the heap is rebuilt when they pile up.
-struct Inner {
-    map: HashMap<Arc<str>, Arc<Session>>,
-    lru: BinaryHeap<Reverse<(u64, Arc<str>)>>,
-}
-
-impl Inner {
-    fn compact(&mut self) {
-        if self.lru.len() > 2 * self.map.len() + 64 {
-            self.lru = self
-                .map
-                .values()
-                .map(|s| Reverse((s.last_active(), Arc::clone(&s.id))))
-                .collect();
-        }
-    }
-
-    /// Removes the least recently used idle session, or the least recently used one when
-    /// every session is busy.
-    fn evict_lru(&mut self) -> Option<Arc<Session>> {
-        let mut busy = Vec::new();
-        let victim = loop {
-            let Some(Reverse((key, id))) = self.lru.pop() else {
-                break None;
-            };
-            let Some(s) = self.map.get(&id) else { continue };
-            let real = s.last_active();
-            if real > key {
-                self.lru.push(Reverse((real, id)));
-                continue;
-            }
-            if s.is_busy() {
-                busy.push((key, id));
-                continue;
-            }
-            break Some(id);
-        };
-        let victim = match victim {
-            Some(v) => Some(v),
-            None if !busy.is_empty() => Some(busy.remove(0).1),
-            None => None,
-        };
-        for (key, id) in busy {
-            self.lru.push(Reverse((key, id)));
-        }
-        victim.and_then(|id| self.map.remove(&id))
-    }
-}
-
-impl SessionStore {
-    pub(crate) fn new(cap: usize, idle: Duration) -> Self {
-        Self {
-            inner: Mutex::new(Inner {
-                map: HashMap::new(),
-                lru: BinaryHeap::new(),
-            }),
-            cap: cap.max(1),
-            idle_ms: u64::try_from(idle.as_millis()).unwrap_or(u64::MAX),
-            clock: Clock(std::time::Instant::now()),
-            identity_keys: RandomState::new(),
-        }
-    }
-
-    /// Who a request is, for binding sessions to it: a keyed hash of the auth info's
-    /// `clientId` (the user in sunpeak's `auth()` convention; stable across token refreshes),
-    /// else of its `token`. `None` without auth or without either field.
-    pub(crate) fn identity(&self, auth: Option<&AuthInfo>) -> Option<u64> {
-        let auth = auth?;
-        let who = auth.client_id().map(|c| ("clientId", c));
-        let (kind, value) = who.or_else(|| auth.token().map(|t| ("token", t)))?;
-        Some(self.identity_keys.hash_one((kind, value)))
-    }
-
-    pub(crate) fn now_ms(&self) -> u64 {
-        self.clock.now_ms()
-    }
-
-    fn is_expired(&self, s: &Session, now: u64) -> bool {
-        !s.is_busy() && now.saturating_sub(s.last_active()) > self.idle_ms
-    }
-
-    /// Finds a live session and marks it active. An idle-expired one is removed and closed
-    /// (and returned as the second value so the caller can log it).
-    pub(crate) fn get(&self, id: &str) -> (Option<Arc<Session>>, Option<Arc<Session>>) {
-        let now = self.now_ms();
-        let mut inner = lock(&self.inner);
-        let Some(s) = inner.map.get(id) else {
-            return (None, None);
-        };
-        if self.is_expired(s, now) {
-            let s = inner.map.remove(id);
-            inner.compact();
-            drop(inner);
-            if let Some(s) = &s {
-                s.close();
-            }
-            return (None, s);
-        }
-        s.touch(now);
-        (Some(Arc::clone(s)), None)
-    }
-
-    /// Adds a session; at the cap, first evicts the least recently used idle session (or, if
-    /// none is idle, the least recently used one), which is returned closed.
-    pub(crate) fn insert(&self, session: Arc<Session>) -> Option<Arc<Session>> {
-        let mut inner = lock(&self.inner);
-        let evicted = if inner.map.len() >= self.cap {
-            inner.evict_lru()
-        } else {
-            None
-        };
-        inner
-            .lru
-            .push(Reverse((session.last_active(), Arc::clone(&session.id))));
-        inner.map.insert(Arc::clone(&session.id), session);
-        inner.compact();
-        drop(inner);
-        if let Some(s) = &evicted {
-            s.close();
-        }
-        evicted
-    }
-
+/// Where sessions are kept.
+pub(crate) trait SessionStore: Send + Sync + 'static {
+    /// The clock sessions of this store are timed and ordered by.
+    fn clock(&self) -> &Clock;
+    /// Adds a session, first evicting (and closing) what must go to make room.
+    fn insert(&self, session: Arc<Session>) -> StoreFuture<'_, Inserted>;
+    /// Finds a session and marks it used; an idle-expired one is removed and closed.
+    fn find<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Found>;
     /// Removes and closes a session.
-    pub(crate) fn remove(&self, id: &str) -> Option<Arc<Session>> {
-        let mut inner = lock(&self.inner);
-        let s = inner.map.remove(id);
-        inner.compact();
-        drop(inner);
-        if let Some(s) = &s {
-            s.close();
-        }
-        s
-    }
-
+    fn remove<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Arc<Session>>>;
     /// Removes and closes every idle-expired session.
-    pub(crate) fn sweep(&self) -> Vec<Arc<Session>> {
-        let now = self.now_ms();
-        let mut inner = lock(&self.inner);
-        let expired: Vec<Arc<str>> = inner
-            .map
-            .values()
-            .filter(|s| self.is_expired(s, now))
-            .map(|s| Arc::clone(&s.id))
-            .collect();
-        let removed: Vec<Arc<Session>> = expired
-            .iter()
-            .filter_map(|id| inner.map.remove(id))
-            .collect();
-        inner.compact();
-        drop(inner);
-        for s in &removed {
-            s.close();
-        }
-        removed
-    }
-
-    /// Removes and closes every session.
-    pub(crate) fn drain(&self) -> Vec<Arc<Session>> {
-        let mut inner = lock(&self.inner);
-        let all: Vec<Arc<Session>> = inner.map.drain().map(|(_, s)| s).collect();
-        inner.lru.clear();
-        drop(inner);
-        for s in &all {
-            s.close();
-        }
-        all
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        lock(&self.inner).map.len()
-    }
-
-    /// A snapshot of the live sessions.
-    pub(crate) fn all(&self) -> Vec<Arc<Session>> {
-        lock(&self.inner).map.values().cloned().collect()
-    }
-
-    /// How often the sweeper should run for this idle timeout.
-    pub(crate) fn sweep_interval(&self) -> Duration {
-        Duration::from_millis((self.idle_ms / 4).clamp(20, 30_000))
-    }
+    fn sweep(&self) -> StoreFuture<'_, Vec<Arc<Session>>>;
+    /// How often [`SessionStore::sweep`] should run.
+    fn sweep_interval(&self) -> Duration;
+    /// Closes every session of this process (shutdown).
+    fn drain(&self) -> Vec<Arc<Session>>;
+    /// Sessions live in this process.
+    fn len(&self) -> usize;
+    /// A snapshot of the sessions live in this process.
+    fn local(&self) -> Vec<Arc<Session>>;
+    /// A session live in this process, untouched (for sending on its streams).
+    fn local_one(&self, id: &str) -> Option<Arc<Session>>;
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::session::state::ClientInfo;
-    use mcp_proto::ProtocolVersion;
-    use tokio_util::sync::CancellationToken;
+/// What [`SessionStore::find`] found.
+pub(crate) enum Found {
+    Live(Arc<Session>),
+    /// It had expired: now removed and closed.
+    Expired(Arc<Session>),
+    Unknown,
+}
 
-    fn session(store: &SessionStore, id: &str) -> Arc<Session> {
-        Arc::new(Session::new(
-            Arc::from(id),
-            ProtocolVersion::LATEST,
-            ClientInfo::default(),
-            CancellationToken::new(),
-            10,
-            store.now_ms(),
-            None,
-        ))
-    }
+/// What [`SessionStore::insert`] did.
+pub(crate) struct Inserted {
+    pub(crate) session: Arc<Session>,
+    /// Sessions removed (and closed) to make room, and why.
+    pub(crate) evicted: Vec<(Arc<Session>, Eviction)>,
+}
 
-    #[test]
-    fn lru_eviction_prefers_idle() {
-        let store = SessionStore::new(2, Duration::from_secs(60));
-        let a = session(&store, "a");
-        let b = session(&store, "b");
-        store.insert(a.clone());
-        store.insert(b.clone());
-        // a is older but busy: b goes.
-        a.touch(0);
-        b.touch(5);
-        let _busy = a.busy_guard(store.clock);
-        let evicted = store.insert(session(&store, "c")).unwrap();
-        assert_eq!(&*evicted.id, "b");
-        assert!(evicted.token.is_cancelled());
-        assert_eq!(store.len(), 2);
-        assert!(store.get("a").0.is_some());
-        assert!(store.get("b").0.is_none());
-    }
+/// Why a session was evicted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Eviction {
+    /// The store was full (`max_sessions`).
+    Cap,
+}
 
-    #[test]
-    fn exact_lru_among_many_with_stale_heap_entries() {
-        let store = SessionStore::new(50, Duration::from_secs(60));
-        let all: Vec<_> = (0..50).map(|i| session(&store, &format!("s{i}"))).collect();
-        for (i, s) in all.iter().enumerate() {
-            s.touch(i as u64 * 10);
-            store.insert(s.clone());
+/// Why a request gets no session.
+#[derive(Debug)]
+pub(crate) enum Missing {
+    /// Unknown, expired, or another user's (all answered 404, so as to tell nothing).
+    NotFound,
+    /// The store could not answer.
+    Unavailable(StoreError),
+}
+
+/// The sessions of a transport: a store, the identity key, and the sweeper.
+pub(crate) struct Sessions {
+    store: Box<dyn SessionStore>,
+    identities: Identities,
+    history_cap: usize,
+    sweeper: Once,
+}
+
+impl Sessions {
+    /// In-memory sessions with the config's limits.
+    pub(crate) fn in_memory(config: &TransportConfig) -> Self {
+        let store = memory::MemoryStore::new(memory::Limits {
+            cap: config.max_sessions,
+            idle: config.session_idle_timeout,
+        });
+        Self {
+            store: Box::new(store),
+            identities: Identities::default(),
+            history_cap: config.sse_history,
+            sweeper: Once::new(),
         }
-        // Touch every session but s7, in reverse: s7 (t=70) is now the least recent.
-        for (i, s) in all.iter().enumerate() {
-            if i != 7 {
-                s.touch(10_000 - i as u64);
+    }
+
+    pub(crate) fn clock(&self) -> &Clock {
+        self.store.clock()
+    }
+
+    /// Sessions live in this process.
+    pub(crate) fn len(&self) -> usize {
+        self.store.len()
+    }
+
+    /// A snapshot of the sessions live in this process.
+    pub(crate) fn local(&self) -> Vec<Arc<Session>> {
+        self.store.local()
+    }
+
+    /// A session live in this process, untouched.
+    pub(crate) fn local_one(&self, id: &str) -> Option<Arc<Session>> {
+        self.store.local_one(id)
+    }
+
+    /// Who a request is (see [`Identities::of`]).
+    pub(crate) fn identity(&self, auth: Option<&AuthInfo>) -> Option<Identity> {
+        self.identities.of(auth)
+    }
+
+    /// Creates a session for an `initialize`: keeps a bounded copy of what the client said
+    /// (one log line when cut), binds it to the request's user, evicts what must go, logs.
+    pub(crate) async fn create(
+        &self,
+        version: ProtocolVersion,
+        info: Implementation,
+        capabilities: ClientCapabilities,
+        auth: Option<&AuthInfo>,
+        parent: &CancellationToken,
+    ) -> Result<Arc<Session>, StoreError> {
+        let id: Arc<str> = Arc::from(new_session_id());
+        let (client, trimmed) = ClientInfo::bounded(info, capabilities);
+        if let Some(t) = trimmed {
+            tracing::warn!(
+                target: logging::TARGET,
+                sessionId = &*id,
+                sent = t.sent,
+                kept = t.kept,
+                "Client info too large: kept {} of {} bytes (name, version, known capabilities)",
+                t.kept,
+                t.sent
+            );
+        }
+        let session = Arc::new(Session::new(
+            Arc::clone(&id),
+            version,
+            client,
+            parent.child_token(),
+            self.history_cap,
+            self.clock(),
+            self.identity(auth),
+        ));
+        let inserted = self.store.insert(session).await?;
+        for (s, why) in &inserted.evicted {
+            let reason = match why {
+                Eviction::Cap => "session cap reached",
+            };
+            tracing::info!(target: logging::TARGET, sessionId = &*s.id, "Session evicted: {}... ({reason})", short(&s.id));
+            logging::session_closed(&s.id, self.len().saturating_sub(1));
+        }
+        logging::session_started(&id, self.len());
+        Ok(inserted.session)
+    }
+
+    /// The live session `sid` names, for a request of `auth`'s user. An idle-expired one is
+    /// closed and logged on the way. A session bound to a user is unknown to anyone else
+    /// (MCP security best practices: a leaked session id is of no use to another user).
+    pub(crate) async fn find(
+        &self,
+        sid: &str,
+        auth: Option<&AuthInfo>,
+    ) -> Result<Arc<Session>, Missing> {
+        let session = match self.store.find(sid).await.map_err(Missing::Unavailable)? {
+            Found::Live(s) => s,
+            Found::Expired(s) => {
+                logging::session_expired(&s.id, self.len());
+                return Err(Missing::NotFound);
             }
-        }
-        // Removed sessions leave stale heap entries behind.
-        store.remove("s3");
-        let fresh = |id: &str| {
-            let s = session(&store, id);
-            s.touch(20_000);
-            s
+            Found::Unknown => return Err(Missing::NotFound),
         };
-        assert!(store.insert(fresh("x")).is_none());
-        let evicted = store.insert(fresh("y")).unwrap();
-        assert_eq!(&*evicted.id, "s7");
-        let evicted = store.insert(fresh("z")).unwrap();
-        // Next least recent: s49 (touched at 10_000 - 49).
-        assert_eq!(&*evicted.id, "s49");
-        assert_eq!(store.len(), 50);
-    }
-
-    #[test]
-    fn heap_is_compacted() {
-        let store = SessionStore::new(10_000, Duration::from_secs(60));
-        for i in 0..1000 {
-            store.insert(session(&store, &format!("s{i}")));
-            store.remove(&format!("s{i}"));
+        if session.identity.is_some() && self.identity(auth) != session.identity {
+            logging::transport_error(
+                Some(sid),
+                "Not Found: the session belongs to another identity",
+            );
+            return Err(Missing::NotFound);
         }
-        assert!(lock(&store.inner).lru.len() <= 64 + 1);
+        Ok(session)
     }
 
-    #[test]
-    fn idle_expiry() {
-        let store = SessionStore::new(10, Duration::from_millis(0));
-        let a = session(&store, "a");
-        store.insert(a.clone());
-        a.touch(0);
-        std::thread::sleep(Duration::from_millis(5));
-        let (found, expired) = store.get("a");
-        assert!(found.is_none());
-        assert!(expired.is_some());
-        assert!(a.token.is_cancelled());
-        let b = session(&store, "b");
-        store.insert(b.clone());
-        let guard = b.busy_guard(store.clock);
-        std::thread::sleep(Duration::from_millis(5));
-        assert!(store.sweep().is_empty());
-        drop(guard);
-        std::thread::sleep(Duration::from_millis(5));
-        assert_eq!(store.sweep().len(), 1);
+    /// Ends a session (DELETE, or the embedder's `close_session`); logs it.
+    pub(crate) async fn delete(&self, sid: &str) -> Result<Option<Arc<Session>>, StoreError> {
+        let s = self.store.remove(sid).await?;
+        if let Some(s) = &s {
+            logging::session_closed(&s.id, self.len());
+        }
+        Ok(s)
+    }
+
+    /// Closes every session of this process (forced shutdown).
+    pub(crate) fn drain(&self) {
+        self.store.drain();
+    }
+
+    /// Starts the idle sweeper once, on first use inside a runtime. It holds only a weak
+    /// reference and ends when the sessions are dropped or `stop` fires.
+    pub(crate) fn ensure_sweeper(self: &Arc<Self>, stop: &CancellationToken) {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        self.sweeper.call_once(|| {
+            let weak: Weak<Sessions> = Arc::downgrade(self);
+            let interval = self.store.sweep_interval();
+            let stop = stop.clone();
+            handle.spawn(async move {
+                loop {
+                    tokio::select! {
+                        () = stop.cancelled() => break,
+                        () = tokio::time::sleep(interval) => {}
+                    }
+                    let Some(sessions) = weak.upgrade() else { break };
+                    match sessions.store.sweep().await {
+                        Ok(expired) => {
+                            for s in expired {
+                                logging::session_expired(&s.id, sessions.len());
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(target: logging::TARGET, error = %e, "Session sweep failed");
+                        }
+                    }
+                }
+            });
+        });
     }
 }

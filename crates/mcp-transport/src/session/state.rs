@@ -9,20 +9,13 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
-use mcp_proto::{
-    ClientCapabilities, Implementation, LoggingLevel, McpError, ProtocolVersion, RequestId,
-};
+use mcp_proto::{LoggingLevel, McpError, ProtocolVersion, RequestId};
 use tokio_util::sync::CancellationToken;
 
+use super::client::ClientInfo;
+use super::identity::Identity;
 use crate::pending::{PendingRequests, lock};
 use crate::sse::table::StreamTable;
-
-/// What the client said about itself in `initialize`.
-#[derive(Debug, Default)]
-pub(crate) struct ClientInfo {
-    pub(crate) info: Implementation,
-    pub(crate) capabilities: ClientCapabilities,
-}
 
 const LEVEL_UNSET: u8 = u8::MAX;
 
@@ -40,17 +33,20 @@ pub(crate) struct Session {
     /// Cancelled when the session ends; parent of its requests' tokens.
     pub(crate) token: CancellationToken,
     log_level: AtomicU8,
-    /// Milliseconds since the store's epoch.
+    /// Milliseconds since the clock's epoch (for idle expiry).
     last_active: AtomicU64,
+    /// The clock's sequence number at the last activity (for LRU order: unlike milliseconds,
+    /// no two activities share one).
+    last_seq: AtomicU64,
     /// In-flight requests plus attached GET streams.
     busy: AtomicU32,
     pub(crate) streams: Mutex<StreamTable>,
     pub(crate) in_flight: Mutex<HashMap<RequestId, CancellationToken>>,
     pub(crate) pending: PendingRequests,
     pub(crate) subscriptions: Mutex<HashSet<String>>,
-    /// The identity (see `SessionStore::identity`) of the `initialize` request: requests of
-    /// anyone else are answered as for an unknown session.
-    pub(crate) identity: Option<u64>,
+    /// Who created the session (see [`Identity`]): requests of anyone else are answered as
+    /// for an unknown session. `None`: created without auth.
+    pub(crate) identity: Option<Identity>,
 }
 
 impl Session {
@@ -60,8 +56,8 @@ impl Session {
         client: ClientInfo,
         token: CancellationToken,
         history_cap: usize,
-        now_ms: u64,
-        identity: Option<u64>,
+        clock: &Clock,
+        identity: Option<Identity>,
     ) -> Self {
         Self {
             id,
@@ -69,7 +65,8 @@ impl Session {
             client: Arc::new(client),
             token,
             log_level: AtomicU8::new(LEVEL_UNSET),
-            last_active: AtomicU64::new(now_ms),
+            last_active: AtomicU64::new(clock.now_ms()),
+            last_seq: AtomicU64::new(clock.next_seq()),
             busy: AtomicU32::new(0),
             streams: Mutex::new(StreamTable::new(history_cap)),
             in_flight: Mutex::new(HashMap::new()),
@@ -88,12 +85,26 @@ impl Session {
         self.log_level.store(level.index(), Ordering::Relaxed);
     }
 
-    pub(crate) fn touch(&self, now_ms: u64) {
-        self.last_active.store(now_ms, Ordering::Relaxed);
+    /// Marks the session used now.
+    pub(crate) fn touch(&self, clock: &Clock) {
+        self.last_active.store(clock.now_ms(), Ordering::Relaxed);
+        self.last_seq.store(clock.next_seq(), Ordering::Relaxed);
     }
 
+    /// Milliseconds since the clock's epoch at the last activity.
     pub(crate) fn last_active(&self) -> u64 {
         self.last_active.load(Ordering::Relaxed)
+    }
+
+    /// The sequence number of the last activity: a larger one is more recent.
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.last_seq.load(Ordering::Relaxed)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn set_activity(&self, ms: u64, seq: u64) {
+        self.last_active.store(ms, Ordering::Relaxed);
+        self.last_seq.store(seq, Ordering::Relaxed);
     }
 
     pub(crate) fn is_busy(&self) -> bool {
@@ -101,11 +112,11 @@ impl Session {
     }
 
     /// Marks the session busy until the guard drops.
-    pub(crate) fn busy_guard(self: &Arc<Self>, clock: Clock) -> BusyGuard {
+    pub(crate) fn busy_guard(self: &Arc<Self>, clock: &Clock) -> BusyGuard {
         self.busy.fetch_add(1, Ordering::Relaxed);
         BusyGuard {
             session: Arc::clone(self),
-            clock,
+            clock: clock.clone(),
         }
     }
 
@@ -155,13 +166,29 @@ impl Session {
     }
 }
 
-/// A monotonic millisecond clock shared by a store and its sessions.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Clock(pub(crate) std::time::Instant);
+/// The time and order of session activity, shared by a store and its sessions: monotonic
+/// milliseconds (idle expiry) and a sequence number (LRU order without ties).
+#[derive(Clone, Debug)]
+pub(crate) struct Clock {
+    epoch: std::time::Instant,
+    seq: Arc<AtomicU64>,
+}
 
 impl Clock {
-    pub(crate) fn now_ms(self) -> u64 {
-        u64::try_from(self.0.elapsed().as_millis()).unwrap_or(u64::MAX)
+    pub(crate) fn new() -> Self {
+        Self {
+            epoch: std::time::Instant::now(),
+            seq: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    pub(crate) fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The next sequence number (never the same twice).
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed) + 1
     }
 }
 
@@ -173,7 +200,7 @@ pub(crate) struct BusyGuard {
 
 impl Drop for BusyGuard {
     fn drop(&mut self) {
-        self.session.touch(self.clock.now_ms());
+        self.session.touch(&self.clock);
         self.session.busy.fetch_sub(1, Ordering::Relaxed);
     }
 }
