@@ -19,7 +19,8 @@ use mcp_apps::node::{LoadedApp, NodeHost, NodeHostConfig, NodeHostError};
 use mcp_apps::routes::{ProtectedResource, not_found, site_route};
 use mcp_apps::{DistResource, PackageInfo, load_resources, serve};
 use mcp_transport::{
-    BindError, HttpServer, McpBody, ResponseMode, ShutdownOutcome, Transport, TransportConfig,
+    BindError, HttpServer, McpBody, RedisConfig, ResponseMode, ShutdownOutcome, Transport,
+    TransportConfig,
 };
 
 use crate::logging::{self, Format};
@@ -54,7 +55,7 @@ pub fn run(args: StartArgs) -> Result<ExitCode> {
 }
 
 async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
-    check_session_store(args.session_store.as_deref())?;
+    let store = session_store(args.session_store.as_deref())?;
     let package = PackageInfo::read(root).map_err(|err| match err {
         mcp_apps::DistError::NoPackageJson(_) => anyhow::anyhow!(
             "No package.json found in current directory\nMake sure you are in a Sunpeak project directory"
@@ -118,6 +119,9 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
     if let Some(hook) = serve::auth_hook(&app) {
         config = config.auth(hook);
     }
+    if let Some(redis) = &store {
+        config = config.redis_sessions(redis.clone());
+    }
     let server = serve::mcp_server(&app).context("cannot register the tools and resources")?;
     let transport = Transport::new(server, config);
 
@@ -160,6 +164,8 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
     );
     if args.stateless {
         console!("Stateless mode enabled (no session tracking)");
+    } else if let Some(redis) = &store {
+        console!("Sessions in Redis: {}", redis.shown_url());
     }
     let shown = display_host(&args.host);
     tracing::info!(target: "mcp", "Server listening on http://{shown}:{port}");
@@ -257,14 +263,20 @@ fn display_host(host: &str) -> String {
     }
 }
 
-/// Only the in-memory session store exists today.
-fn check_session_store(store: Option<&str>) -> Result<()> {
+/// `--session-store`: `None` for the in-memory store, or a checked Redis URL.
+fn session_store(store: Option<&str>) -> Result<Option<RedisConfig>> {
     match store.map(str::trim) {
-        None | Some("") | Some("memory") | Some("in-memory") => Ok(()),
-        Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => bail!(
-            "--session-store {url}: Redis session stores are not supported yet. \
-             Run one instance with the in-memory store, or several in --stateless mode behind any load balancer."
-        ),
+        None | Some("") | Some("memory") | Some("in-memory") => Ok(None),
+        Some(url)
+            if url.starts_with("redis://")
+                || url.starts_with("rediss://")
+                || url.starts_with("redis+unix://") =>
+        {
+            let config = RedisConfig::new(url).with_context(|| {
+                format!("--session-store: cannot use {}", RedisConfig::redacted(url))
+            })?;
+            Ok(Some(config))
+        }
         Some(other) => bail!(
             "--session-store {other}: unknown session store (expected `memory` or a redis:// URL)"
         ),
@@ -285,12 +297,21 @@ mod tests {
 
     #[test]
     fn session_stores() {
-        assert!(check_session_store(None).is_ok());
-        assert!(check_session_store(Some("memory")).is_ok());
-        let err = check_session_store(Some("redis://r:6379"))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("not supported yet"), "{err}");
-        assert!(check_session_store(Some("etcd://x")).is_err());
+        assert!(session_store(None).unwrap().is_none());
+        assert!(session_store(Some("memory")).unwrap().is_none());
+        let redis = session_store(Some("redis://:pw@r:6379/1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(redis.shown_url(), "redis://:***@r:6379/1");
+        let err = format!(
+            "{:#}",
+            session_store(Some("redis://r:notaport")).unwrap_err()
+        );
+        assert!(
+            err.contains("--session-store") && err.contains("invalid Redis URL"),
+            "{err}"
+        );
+        let err = session_store(Some("etcd://x")).unwrap_err().to_string();
+        assert!(err.contains("unknown session store"), "{err}");
     }
 }

@@ -48,6 +48,8 @@ pub struct TransportConfig {
     pub(crate) auth: Option<Arc<dyn AuthHook>>,
     pub(crate) log_headers: bool,
     pub(crate) client_request_timeout: Option<Duration>,
+    #[cfg(feature = "redis")]
+    pub(crate) redis: Option<crate::RedisConfig>,
 }
 
 impl Default for TransportConfig {
@@ -71,11 +73,33 @@ impl Default for TransportConfig {
             auth: None,
             log_headers: false,
             client_request_timeout: Some(Duration::from_secs(60)),
+            #[cfg(feature = "redis")]
+            redis: None,
         }
     }
 }
 
 impl TransportConfig {
+    /// Keeps sessions in Redis instead of this process, so that several instances behind a
+    /// load balancer (no sticky sessions needed) serve the same sessions, and an instance
+    /// that dies loses none. `max_sessions` and `session_idle_timeout` apply to all
+    /// instances together.
+    #[cfg(feature = "redis")]
+    pub fn redis_sessions(mut self, redis: crate::RedisConfig) -> Self {
+        self.redis = Some(redis);
+        self
+    }
+
+    #[cfg(feature = "redis")]
+    pub(crate) fn redis_store(&self) -> Option<&crate::RedisConfig> {
+        self.redis.as_ref()
+    }
+
+    #[cfg(not(feature = "redis"))]
+    pub(crate) fn redis_store(&self) -> Option<std::convert::Infallible> {
+        None
+    }
+
     /// The defaults: `/mcp`, stateful, JSON replies, 5 min idle timeout, 10,000 sessions,
     /// 4 MiB bodies, loopback origins, any Host, 15 s keep-alive, 100 events of SSE history,
     /// `retry: 1000`, 5 s drain, gzip on, 60 s for the client to answer a server request.

@@ -50,7 +50,8 @@ pub struct Transport {
 impl Transport {
     /// A transport for a server definition.
     pub fn new(server: Arc<McpServer>, config: TransportConfig) -> Self {
-        let sessions = Arc::new(Sessions::in_memory(&config));
+        let root = CancellationToken::new();
+        let sessions = Arc::new(Sessions::new(&config, &root));
         let stateless_pending =
             PendingRequests::with_prefix(format!("srv-{}", &new_session_id()[..8]));
         Self {
@@ -58,7 +59,7 @@ impl Transport {
                 server,
                 config,
                 sessions,
-                root: CancellationToken::new(),
+                root,
                 closing: CancellationToken::new(),
                 stateless_pending,
                 in_flight: AtomicUsize::new(0),
@@ -145,7 +146,7 @@ impl Transport {
 
     /// Ends a session as DELETE would; false if unknown (or the store is unreachable).
     pub async fn close_session(&self, session_id: &str) -> bool {
-        matches!(self.engine.sessions.delete(session_id).await, Ok(Some(_)))
+        matches!(self.engine.sessions.delete(session_id).await, Ok(true))
     }
 
     /// Starts a graceful shutdown: GET streams end and new sessions are refused; in-flight

@@ -115,6 +115,8 @@ pub use registry::{BuildError, McpServer, McpServerBuilder};
 pub use reply::SendError;
 pub use server::{BindError, BoundServer, HttpServer, ShutdownOutcome, shutdown_signal};
 pub use service::{McpService, NotFound};
+#[cfg(feature = "redis")]
+pub use session::redis::{InvalidRedisUrl, RedisConfig};
 
 /// Re-exported so handlers can name the token type.
 pub use tokio_util::sync::CancellationToken;

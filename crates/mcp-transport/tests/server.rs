@@ -671,3 +671,55 @@ async fn a_client_that_stops_reading_is_disconnected() {
     .await;
     assert!(drained.is_ok(), "the stalled connection is still open");
 }
+
+#[tokio::test]
+async fn floods_of_initialize_do_not_evict_other_users_sessions() {
+    // A bearer token is a user; no token is an anonymous client (auth info without identity).
+    let auth = |req: AuthRequest| async move {
+        let token = req
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_owned);
+        Ok::<_, BoxError>(Some(match token {
+            Some(t) => AuthInfo::new(json!({ "token": t })),
+            None => AuthInfo::new(json!({ "scopes": [] })),
+        }))
+    };
+    let s = start(TransportConfig::new().auth(auth).max_sessions(10)).await;
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":V,"capabilities":{},"clientInfo":{"name":"x","version":"0"}}});
+    let open = |who: Option<&'static str>| {
+        let mut r = post(s.addr, init.clone());
+        if let Some(w) = who {
+            r = r.header("authorization", w);
+        }
+        r
+    };
+    let mut users = Vec::new();
+    for who in ["Bearer alice", "Bearer bob", "Bearer carol"] {
+        let r = open(Some(who)).send().await;
+        users.push((who, r.header("mcp-session-id").unwrap().to_owned()));
+    }
+    let alive = |who: &'static str, sid: String, id: i64| {
+        post(s.addr, rpc(id, "tools/list", json!({})))
+            .session(&sid)
+            .header("authorization", who)
+    };
+    // 200 anonymous sessions on a cap of 10: they evict each other.
+    for _ in 0..200 {
+        assert_eq!(open(None).send().await.status, 200);
+    }
+    for (i, (who, sid)) in users.iter().enumerate() {
+        let r = alive(who, sid.clone(), i as i64 + 10).send().await;
+        assert_eq!(r.status, 200, "{who}'s session after an anonymous flood");
+    }
+    // Mallory, authenticated, opens 50: she holds the most, so she loses her own.
+    for _ in 0..50 {
+        assert_eq!(open(Some("Bearer mallory")).send().await.status, 200);
+    }
+    for (i, (who, sid)) in users.iter().enumerate() {
+        let r = alive(who, sid.clone(), i as i64 + 20).send().await;
+        assert_eq!(r.status, 200, "{who}'s session after one user's flood");
+    }
+}

@@ -71,7 +71,8 @@ pub struct StartArgs {
     #[arg(long, value_parser = parse_duration)]
     pub tool_timeout: Option<Duration>,
 
-    /// Where sessions live: in memory (default). `redis://...` is not supported yet.
+    /// Where sessions live: `memory` (default), or Redis (`redis://[:password@]host:port/db`,
+    /// `rediss://` with TLS) shared by several instances.
     #[arg(long, env = "SUNPEAK_SESSION_STORE")]
     pub session_store: Option<String>,
 }

@@ -26,8 +26,9 @@ async fn delete(
     let sid = sid.ok_or(Rejection::MissingSession)?;
     header_version(&req.headers)?;
     engine.sessions.find(sid, req.auth.as_ref()).await?;
-    match engine.sessions.delete(sid).await? {
-        Some(_) => Ok(errors::status(StatusCode::OK)),
-        None => Err(Rejection::UnknownSession),
+    if engine.sessions.delete(sid).await? {
+        Ok(errors::status(StatusCode::OK))
+    } else {
+        Err(Rejection::UnknownSession)
     }
 }

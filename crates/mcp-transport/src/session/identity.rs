@@ -4,50 +4,60 @@
 //! else. The binding is to the user, not to the OAuth client: many users reach the server
 //! through one client (ChatGPT, Claude), so a `clientId` says which app, not who.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
-
+use rand::RngCore;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::auth::AuthInfo;
 
-/// A keyed hash of a user (see [`Identities::of`]); equal for the same user on this server.
+/// A keyed hash of a user (see [`identity_of`]); equal for the same user and key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct Identity(u64);
+pub(crate) struct Identity(pub(crate) u64);
 
-/// Turns auth info into [`Identity`]s with a key of this process.
-#[derive(Debug, Default)]
-pub(crate) struct Identities {
-    keys: RandomState,
+/// The key identities are hashed with. Instances that share sessions share it (a shared
+/// store keeps it); otherwise it is random per process.
+pub(crate) type IdentityKey = [u8; 32];
+
+/// A random key.
+pub(crate) fn random_key() -> IdentityKey {
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    key
 }
 
-impl Identities {
-    /// The user of a request: its subject when the auth info names one (`extra.userId`,
-    /// `extra.sub`, or `sub`; a refreshed token of the same subject keeps its sessions),
-    /// else its `token`, else its `clientId` (a hook that returns no token). `None` without
-    /// auth or without any of them.
-    pub(crate) fn of(&self, auth: Option<&AuthInfo>) -> Option<Identity> {
-        let auth = auth?;
-        let value = auth.value();
-        let extra = value.get("extra");
-        let subject = [
-            extra.and_then(|e| e.get("userId")),
-            extra.and_then(|e| e.get("sub")),
-            value.get("sub"),
-        ]
-        .into_iter()
-        .flatten()
-        .find_map(text);
-        let (kind, who) = match subject {
-            Some(s) => ("subject", s),
-            None => match (auth.token(), auth.client_id()) {
-                (Some(t), _) => ("token", t.to_owned()),
-                (None, Some(c)) => ("clientId", c.to_owned()),
-                (None, None) => return None,
-            },
-        };
-        Some(Identity(self.keys.hash_one((kind, who))))
-    }
+/// The user of a request: its subject when the auth info names one (`extra.userId`,
+/// `extra.sub`, or `sub`; a refreshed token of the same subject keeps its sessions), else its
+/// `token`, else its `clientId` (a hook that returns no token). `None` without auth or
+/// without any of them.
+pub(crate) fn identity_of(key: &IdentityKey, auth: Option<&AuthInfo>) -> Option<Identity> {
+    let auth = auth?;
+    let value = auth.value();
+    let extra = value.get("extra");
+    let subject = [
+        extra.and_then(|e| e.get("userId")),
+        extra.and_then(|e| e.get("sub")),
+        value.get("sub"),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(text);
+    let (kind, who) = match subject {
+        Some(s) => ("subject", s),
+        None => match (auth.token(), auth.client_id()) {
+            (Some(t), _) => ("token", t.to_owned()),
+            (None, Some(c)) => ("clientId", c.to_owned()),
+            (None, None) => return None,
+        },
+    };
+    let mut h = Sha256::new();
+    h.update(key);
+    h.update(kind.as_bytes());
+    h.update([0]);
+    h.update(who.as_bytes());
+    let digest = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    Some(Identity(u64::from_le_bytes(first)))
 }
 
 /// A subject as text: a non-empty string, or a number.
@@ -63,6 +73,16 @@ fn text(v: &Value) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    struct Identities(IdentityKey);
+    impl Identities {
+        fn default() -> Self {
+            Self(random_key())
+        }
+        fn of(&self, auth: Option<&AuthInfo>) -> Option<Identity> {
+            identity_of(&self.0, auth)
+        }
+    }
 
     fn of(ids: &Identities, v: Value) -> Option<Identity> {
         ids.of(Some(&AuthInfo::new(v)))

@@ -6,7 +6,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::identity::Identity;
+use super::identity::{Identity, IdentityKey, random_key};
 use super::state::{Clock, Session};
 use super::{Eviction, Found, Inserted, SessionStore, StoreFuture};
 use crate::pending::lock;
@@ -26,6 +26,7 @@ pub(crate) struct MemoryStore {
     cap: usize,
     idle_ms: u64,
     clock: Clock,
+    identity_key: IdentityKey,
 }
 
 /// Least recently used first: `(activity sequence, id)`. Keys are lower bounds: a request
@@ -134,6 +135,7 @@ impl MemoryStore {
             cap: limits.cap.max(1),
             idle_ms: u64::try_from(limits.idle.as_millis()).unwrap_or(u64::MAX),
             clock: Clock::new(),
+            identity_key: random_key(),
         }
     }
 
@@ -141,7 +143,7 @@ impl MemoryStore {
         !s.is_busy() && now.saturating_sub(s.last_active()) > self.idle_ms
     }
 
-    fn insert_now(&self, session: Arc<Session>) -> Inserted {
+    pub(super) fn insert_now(&self, session: Arc<Session>) -> Inserted {
         let mut inner = lock(&self.inner);
         let mut evicted = Vec::new();
         if inner.map.len() >= self.cap {
@@ -149,13 +151,17 @@ impl MemoryStore {
         }
         inner.add(Arc::clone(&session));
         drop(inner);
-        for (s, _) in &evicted {
-            s.close();
-        }
+        let evicted = evicted
+            .into_iter()
+            .map(|(s, why)| {
+                s.close();
+                (Arc::clone(&s.id), why)
+            })
+            .collect();
         Inserted { session, evicted }
     }
 
-    fn find_now(&self, id: &str) -> Found {
+    pub(super) fn find_now(&self, id: &str) -> Found {
         let now = self.clock.now_ms();
         let mut inner = lock(&self.inner);
         let Some(s) = inner.map.get(id) else {
@@ -176,7 +182,13 @@ impl MemoryStore {
         Found::Live(Arc::clone(s))
     }
 
-    fn remove_now(&self, id: &str) -> Option<Arc<Session>> {
+    /// Removes and closes a session; false if unknown.
+    pub(super) fn remove_now(&self, id: &str) -> bool {
+        self.take_now(id).is_some()
+    }
+
+    /// Removes and closes a session, and returns it.
+    pub(super) fn take_now(&self, id: &str) -> Option<Arc<Session>> {
         let s = lock(&self.inner).take(id);
         if let Some(s) = &s {
             s.close();
@@ -184,7 +196,11 @@ impl MemoryStore {
         s
     }
 
-    fn sweep_now(&self) -> Vec<Arc<Session>> {
+    pub(super) fn local_all(&self) -> Vec<Arc<Session>> {
+        lock(&self.inner).map.values().cloned().collect()
+    }
+
+    pub(super) fn sweep_now(&self) -> Vec<Arc<Session>> {
         let now = self.clock.now_ms();
         let mut inner = lock(&self.inner);
         let expired: Vec<Arc<str>> = inner
@@ -207,6 +223,10 @@ impl SessionStore for MemoryStore {
         &self.clock
     }
 
+    fn identity_key(&self) -> StoreFuture<'_, IdentityKey> {
+        Box::pin(std::future::ready(Ok(self.identity_key)))
+    }
+
     fn insert(&self, session: Arc<Session>) -> StoreFuture<'_, Inserted> {
         Box::pin(std::future::ready(Ok(self.insert_now(session))))
     }
@@ -215,7 +235,7 @@ impl SessionStore for MemoryStore {
         Box::pin(std::future::ready(Ok(self.find_now(id))))
     }
 
-    fn remove<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Arc<Session>>> {
+    fn remove<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool> {
         Box::pin(std::future::ready(Ok(self.remove_now(id))))
     }
 
@@ -239,7 +259,7 @@ impl SessionStore for MemoryStore {
     }
 
     fn local(&self) -> Vec<Arc<Session>> {
-        lock(&self.inner).map.values().cloned().collect()
+        self.local_all()
     }
 
     fn local_one(&self, id: &str) -> Option<Arc<Session>> {
@@ -256,7 +276,17 @@ mod tests {
     use super::*;
     use crate::auth::AuthInfo;
     use crate::session::client::ClientInfo;
-    use crate::session::identity::Identities;
+    use crate::session::identity::identity_of;
+
+    struct Identities([u8; 32]);
+    impl Identities {
+        fn default() -> Self {
+            Self(random_key())
+        }
+        fn of(&self, auth: Option<&AuthInfo>) -> Option<Identity> {
+            identity_of(&self.0, auth)
+        }
+    }
     use mcp_proto::ProtocolVersion;
     use serde_json::json;
     use tokio_util::sync::CancellationToken;
@@ -278,7 +308,7 @@ mod tests {
     }
 
     fn evicted(i: Inserted) -> Vec<String> {
-        i.evicted.iter().map(|(s, _)| s.id.to_string()).collect()
+        i.evicted.iter().map(|(id, _)| id.to_string()).collect()
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub(crate) mod client;
 pub(crate) mod id;
 pub(crate) mod identity;
 pub(crate) mod memory;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
 pub(crate) mod state;
 
 use std::future::Future;
@@ -29,7 +31,7 @@ use crate::config::TransportConfig;
 use crate::logging;
 use client::ClientInfo;
 use id::{new_session_id, short};
-use identity::{Identities, Identity};
+use identity::{Identity, IdentityKey, identity_of};
 use state::{Clock, Session};
 
 /// What a store's operations return.
@@ -53,12 +55,14 @@ pub(crate) enum StoreError {
 pub(crate) trait SessionStore: Send + Sync + 'static {
     /// The clock sessions of this store are timed and ordered by.
     fn clock(&self) -> &Clock;
+    /// The key sessions are bound to users with (shared by every instance of a shared store).
+    fn identity_key(&self) -> StoreFuture<'_, IdentityKey>;
     /// Adds a session, first evicting (and closing) what must go to make room.
     fn insert(&self, session: Arc<Session>) -> StoreFuture<'_, Inserted>;
     /// Finds a session and marks it used; an idle-expired one is removed and closed.
     fn find<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Found>;
-    /// Removes and closes a session.
-    fn remove<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Arc<Session>>>;
+    /// Removes (and closes) a session; false if it was unknown.
+    fn remove<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
     /// Removes and closes every idle-expired session.
     fn sweep(&self) -> StoreFuture<'_, Vec<Arc<Session>>>;
     /// How often [`SessionStore::sweep`] should run.
@@ -85,7 +89,7 @@ pub(crate) enum Found {
 pub(crate) struct Inserted {
     pub(crate) session: Arc<Session>,
     /// Sessions removed (and closed) to make room, and why.
-    pub(crate) evicted: Vec<(Arc<Session>, Eviction)>,
+    pub(crate) evicted: Vec<(Arc<str>, Eviction)>,
 }
 
 /// Why a session was evicted.
@@ -107,21 +111,33 @@ pub(crate) enum Missing {
 /// The sessions of a transport: a store, the identity key, and the sweeper.
 pub(crate) struct Sessions {
     store: Box<dyn SessionStore>,
-    identities: Identities,
     history_cap: usize,
     sweeper: Once,
 }
 
 impl Sessions {
-    /// In-memory sessions with the config's limits.
-    pub(crate) fn in_memory(config: &TransportConfig) -> Self {
-        let store = memory::MemoryStore::new(memory::Limits {
+    /// Sessions in the store the config names (in memory by default), with its limits.
+    /// `root` is the parent of every session's token.
+    pub(crate) fn new(config: &TransportConfig, root: &CancellationToken) -> Self {
+        let limits = memory::Limits {
             cap: config.max_sessions,
             idle: config.session_idle_timeout,
-        });
+        };
+        let store: Box<dyn SessionStore> = match config.redis_store() {
+            #[cfg(feature = "redis")]
+            Some(redis) => Box::new(redis::RedisStore::new(
+                redis.clone(),
+                limits,
+                config.sse_history,
+                root.clone(),
+            )),
+            _ => {
+                let _ = root;
+                Box::new(memory::MemoryStore::new(limits))
+            }
+        };
         Self {
-            store: Box::new(store),
-            identities: Identities::default(),
+            store,
             history_cap: config.sse_history,
             sweeper: Once::new(),
         }
@@ -146,9 +162,16 @@ impl Sessions {
         self.store.local_one(id)
     }
 
-    /// Who a request is (see [`Identities::of`]).
-    pub(crate) fn identity(&self, auth: Option<&AuthInfo>) -> Option<Identity> {
-        self.identities.of(auth)
+    /// Who a request is (see [`identity_of`]).
+    pub(crate) async fn identity(
+        &self,
+        auth: Option<&AuthInfo>,
+    ) -> Result<Option<Identity>, StoreError> {
+        if auth.is_none() {
+            return Ok(None);
+        }
+        let key = self.store.identity_key().await?;
+        Ok(identity_of(&key, auth))
     }
 
     /// Creates a session for an `initialize`: keeps a bounded copy of what the client said
@@ -181,15 +204,15 @@ impl Sessions {
             parent.child_token(),
             self.history_cap,
             self.clock(),
-            self.identity(auth),
+            self.identity(auth).await?,
         ));
         let inserted = self.store.insert(session).await?;
-        for (s, why) in &inserted.evicted {
+        for (evicted, why) in &inserted.evicted {
             let reason = match why {
                 Eviction::Cap => "session cap reached",
             };
-            tracing::info!(target: logging::TARGET, sessionId = &*s.id, "Session evicted: {}... ({reason})", short(&s.id));
-            logging::session_closed(&s.id, self.len().saturating_sub(1));
+            tracing::info!(target: logging::TARGET, sessionId = &**evicted, "Session evicted: {}... ({reason})", short(evicted));
+            logging::session_closed(evicted, self.len().saturating_sub(1));
         }
         logging::session_started(&id, self.len());
         Ok(inserted.session)
@@ -211,7 +234,9 @@ impl Sessions {
             }
             Found::Unknown => return Err(Missing::NotFound),
         };
-        if session.identity.is_some() && self.identity(auth) != session.identity {
+        if session.identity.is_some()
+            && self.identity(auth).await.map_err(Missing::Unavailable)? != session.identity
+        {
             logging::transport_error(
                 Some(sid),
                 "Not Found: the session belongs to another identity",
@@ -221,13 +246,13 @@ impl Sessions {
         Ok(session)
     }
 
-    /// Ends a session (DELETE, or the embedder's `close_session`); logs it.
-    pub(crate) async fn delete(&self, sid: &str) -> Result<Option<Arc<Session>>, StoreError> {
-        let s = self.store.remove(sid).await?;
-        if let Some(s) = &s {
-            logging::session_closed(&s.id, self.len());
+    /// Ends a session (DELETE, or the embedder's `close_session`); logs it. False if unknown.
+    pub(crate) async fn delete(&self, sid: &str) -> Result<bool, StoreError> {
+        let existed = self.store.remove(sid).await?;
+        if existed {
+            logging::session_closed(sid, self.len());
         }
-        Ok(s)
+        Ok(existed)
     }
 
     /// Closes every session of this process (forced shutdown).

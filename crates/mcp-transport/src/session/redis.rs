@@ -1,0 +1,510 @@
+//! [`RedisStore`]: sessions in Redis, so that any instance serves any session and an
+//! instance that dies loses none.
+//!
+//! What is shared (in Redis): each session's record (negotiated version, the user it is bound
+//! to, the bounded client info) under `<prefix>session:<id>` with the idle timeout as its TTL,
+//! two sorted sets of session ids by last activity (anonymous and authenticated: the session
+//! cap and its eviction order), and the key identities are hashed with. What each instance
+//! keeps: a [`Session`] object per session it has served (streams, in-flight requests,
+//! requests waiting for the client), made from the record on first use, in a local
+//! [`MemoryStore`].
+//!
+//! Round trips: a request finds its session with one script call (get, refresh the TTL and
+//! the activity score: one round trip); `initialize` is one script call (prune, evict at the
+//! cap, store); DELETE is one. An unreachable Redis fails requests with a
+//! [`StoreError`] (503) after at most the connection or response timeout; the connection
+//! manager reconnects, so requests succeed again once Redis is back.
+
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use mcp_proto::{ClientCapabilities, Implementation, ProtocolVersion};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use serde::{Deserialize, Serialize};
+use tokio::sync::OnceCell;
+use tokio_util::sync::CancellationToken;
+
+use super::client::ClientInfo;
+use super::identity::{Identity, IdentityKey, random_key};
+use super::memory::{Limits, MemoryStore};
+use super::state::{Clock, Session};
+use super::{Eviction, Found, Inserted, SessionStore, StoreError, StoreFuture};
+
+/// How long one attempt to connect, or one command, may take before the request fails.
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A validated Redis URL (`redis://`, `rediss://`, `redis+unix://`) and a key prefix.
+#[derive(Clone)]
+pub struct RedisConfig {
+    client: redis::Client,
+    shown: String,
+    prefix: String,
+}
+
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &self.shown)
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+/// A session store URL that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid Redis URL {url}: {reason}")]
+pub struct InvalidRedisUrl {
+    url: String,
+    reason: String,
+}
+
+impl RedisConfig {
+    /// Checks a URL such as `redis://:password@host:6379/0` (keys are prefixed `sunpeak:`).
+    pub fn new(url: &str) -> Result<Self, InvalidRedisUrl> {
+        let shown = redact(url);
+        let client = redis::Client::open(url).map_err(|e| InvalidRedisUrl {
+            url: shown.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
+            client,
+            shown,
+            prefix: "sunpeak:".to_owned(),
+        })
+    }
+
+    /// Another key prefix (several servers in one Redis database).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The URL with its password replaced by `***`, for logs.
+    pub fn shown_url(&self) -> &str {
+        &self.shown
+    }
+
+    /// Any URL with its password replaced by `***`.
+    pub fn redacted(url: &str) -> String {
+        redact(url)
+    }
+}
+
+/// `redis://user:secret@host/0` → `redis://user:***@host/0`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+    format!("{scheme}://{user}:***@{host}{path}")
+}
+
+/// What Redis keeps of a session.
+#[derive(Serialize, Deserialize)]
+struct Record {
+    /// The negotiated protocol version.
+    v: String,
+    /// The identity hash, as a decimal string (JSON numbers lose bits past 2^53).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    i: Option<String>,
+    info: Implementation,
+    caps: ClientCapabilities,
+}
+
+/// Sessions in Redis (see the module docs).
+pub(crate) struct RedisStore {
+    config: RedisConfig,
+    conn: OnceCell<ConnectionManager>,
+    identity_key: OnceCell<IdentityKey>,
+    local: MemoryStore,
+    cap: usize,
+    idle_ms: u64,
+    history_cap: usize,
+    parent: CancellationToken,
+}
+
+/// `initialize`: prune entries of expired sessions from the activity sets, evict at the cap
+/// (anonymous sessions first), store the record with its TTL, add it to its set. Returns the
+/// evicted id, if any.
+const INSERT: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local idle = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - idle - 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - idle - 1000)
+local evicted = false
+if redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[4]) then
+  local set = KEYS[2]
+  if redis.call('ZCARD', set) == 0 then set = KEYS[3] end
+  local popped = redis.call('ZPOPMIN', set)
+  if popped[1] then
+    evicted = popped[1]
+    redis.call('DEL', ARGV[6] .. evicted)
+  end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', idle)
+if ARGV[5] == '1' then
+  redis.call('ZADD', KEYS[3], now, ARGV[1])
+else
+  redis.call('ZADD', KEYS[2], now, ARGV[1])
+end
+return evicted
+"#;
+
+/// A request: the record, with its TTL and activity refreshed; nil when gone.
+const FIND: &str = r#"
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  return false
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], 'XX', now, ARGV[1])
+redis.call('ZADD', KEYS[3], 'XX', now, ARGV[1])
+return v
+"#;
+
+/// DELETE: 1 when the session existed.
+const REMOVE: &str = r#"
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return redis.call('DEL', KEYS[1])
+"#;
+
+/// Keeps sessions that are busy here alive in Redis; returns the ids that are gone.
+const REFRESH: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local gone = {}
+for _, id in ipairs(ARGV) do
+  if id ~= ARGV[1] then
+    if redis.call('PEXPIRE', KEYS[1] .. id, ARGV[1]) == 0 then
+      table.insert(gone, id)
+    else
+      redis.call('ZADD', KEYS[2], 'XX', now, id)
+      redis.call('ZADD', KEYS[3], 'XX', now, id)
+    end
+  end
+end
+return gone
+"#;
+
+/// The shared identity key: set once by whichever instance comes first.
+const IDENTITY_KEY: &str = r#"
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+return redis.call('GET', KEYS[1])
+"#;
+
+static INSERT_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(INSERT));
+static FIND_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(FIND));
+static REMOVE_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(REMOVE));
+static REFRESH_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(REFRESH));
+static IDENTITY_KEY_SCRIPT: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(IDENTITY_KEY));
+
+fn unavailable(e: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+impl RedisStore {
+    pub(crate) fn new(
+        config: RedisConfig,
+        limits: Limits,
+        history_cap: usize,
+        parent: CancellationToken,
+    ) -> Self {
+        Self {
+            config,
+            conn: OnceCell::new(),
+            identity_key: OnceCell::new(),
+            local: MemoryStore::new(limits),
+            cap: limits.cap.max(1),
+            idle_ms: u64::try_from(limits.idle.as_millis())
+                .unwrap_or(u64::MAX)
+                .max(1),
+            history_cap,
+            parent,
+        }
+    }
+
+    fn key(&self, id: &str) -> String {
+        format!("{}session:{id}", self.config.prefix)
+    }
+
+    fn sets(&self) -> (String, String) {
+        (
+            format!("{}sessions:anonymous", self.config.prefix),
+            format!("{}sessions:users", self.config.prefix),
+        )
+    }
+
+    /// The connection (made on first use; it reconnects by itself afterwards).
+    async fn conn(&self) -> Result<ConnectionManager, StoreError> {
+        let conn = self
+            .conn
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(TIMEOUT))
+                    .set_response_timeout(Some(TIMEOUT))
+                    .set_number_of_retries(1)
+                    .set_max_delay(Duration::from_secs(1));
+                ConnectionManager::new_lazy_with_config(self.config.client.clone(), config)
+            })
+            .await
+            .map_err(unavailable)?;
+        Ok(conn.clone())
+    }
+
+    async fn insert_async(&self, session: Arc<Session>) -> Result<Inserted, StoreError> {
+        let record = Record {
+            v: session.version.to_string(),
+            i: session.identity.map(|i| i.0.to_string()),
+            info: session.client.info.clone(),
+            caps: session.client.capabilities.clone(),
+        };
+        let json = serde_json::to_string(&record)
+            .map_err(|e| StoreError::Unavailable(format!("session record: {e}")))?;
+        let (anonymous, users) = self.sets();
+        let mut conn = self.conn().await?;
+        let evicted: Option<String> = INSERT_SCRIPT
+            .key(self.key(&session.id))
+            .key(anonymous)
+            .key(users)
+            .arg(&*session.id)
+            .arg(json)
+            .arg(self.idle_ms)
+            .arg(self.cap)
+            .arg(if session.identity.is_some() { "1" } else { "0" })
+            .arg(format!("{}session:", self.config.prefix))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let mut inserted = self.local.insert_now(session);
+        // Local objects evicted to make room are only copies: the sessions live on in Redis.
+        inserted.evicted.clear();
+        if let Some(id) = evicted {
+            self.local.remove_now(&id);
+            inserted.evicted.push((Arc::from(id), Eviction::Cap));
+        }
+        Ok(inserted)
+    }
+
+    async fn find_async(&self, id: &str) -> Result<Found, StoreError> {
+        let (anonymous, users) = self.sets();
+        let mut conn = self.conn().await?;
+        let record: Option<String> = FIND_SCRIPT
+            .key(self.key(id))
+            .key(anonymous)
+            .key(users)
+            .arg(id)
+            .arg(self.idle_ms)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let Some(record) = record else {
+            // Gone (deleted, evicted or expired, maybe by another instance): drop our copy.
+            self.local.remove_now(id);
+            return Ok(Found::Unknown);
+        };
+        if let Found::Live(s) = self.local.find_now(id) {
+            return Ok(Found::Live(s));
+        }
+        let Some(session) = self.hydrate(id, &record) else {
+            return Ok(Found::Unknown);
+        };
+        let inserted = self.local.insert_now(session);
+        Ok(Found::Live(inserted.session))
+    }
+
+    /// This instance's object for a session another instance created.
+    fn hydrate(&self, id: &str, record: &str) -> Option<Arc<Session>> {
+        let record: Record = match serde_json::from_str(record) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(target: crate::logging::TARGET, error = %e, "Unreadable session record in Redis");
+                return None;
+            }
+        };
+        let version = ProtocolVersion::parse(&record.v)?;
+        let identity = match record.i {
+            Some(i) => Some(Identity(i.parse().ok()?)),
+            None => None,
+        };
+        Some(Arc::new(Session::new(
+            Arc::from(id),
+            version,
+            ClientInfo {
+                info: record.info,
+                capabilities: record.caps,
+            },
+            self.parent.child_token(),
+            self.history_cap,
+            self.local.clock(),
+            identity,
+        )))
+    }
+
+    async fn remove_async(&self, id: &str) -> Result<bool, StoreError> {
+        let (anonymous, users) = self.sets();
+        let mut conn = self.conn().await?;
+        let existed: i64 = REMOVE_SCRIPT
+            .key(self.key(id))
+            .key(anonymous)
+            .key(users)
+            .arg(id)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let local = self.local.remove_now(id);
+        Ok(existed > 0 || local)
+    }
+
+    /// Drops local copies that went idle here (their sessions live on in Redis), keeps busy
+    /// ones alive in Redis, and closes local copies of sessions that are gone from Redis.
+    async fn sweep_async(&self) -> Result<Vec<Arc<Session>>, StoreError> {
+        self.local.sweep_now();
+        let busy: Vec<Arc<str>> = self
+            .local
+            .local_all()
+            .into_iter()
+            .filter(|s| s.is_busy())
+            .map(|s| Arc::clone(&s.id))
+            .collect();
+        if busy.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (anonymous, users) = self.sets();
+        let mut conn = self.conn().await?;
+        let mut script = REFRESH_SCRIPT.prepare_invoke();
+        script
+            .key(format!("{}session:", self.config.prefix))
+            .key(anonymous)
+            .key(users)
+            .arg(self.idle_ms);
+        for id in &busy {
+            script.arg(&**id);
+        }
+        let gone: Vec<String> = script.invoke_async(&mut conn).await.map_err(unavailable)?;
+        Ok(gone
+            .iter()
+            .filter_map(|id| self.local.take_now(id))
+            .collect())
+    }
+
+    async fn identity_key_async(&self) -> Result<IdentityKey, StoreError> {
+        let key = self
+            .identity_key
+            .get_or_try_init(|| async {
+                let mut conn = self.conn().await?;
+                let fresh: String = hex(&random_key());
+                let shared: String = IDENTITY_KEY_SCRIPT
+                    .key(format!("{}identity-key", self.config.prefix))
+                    .arg(fresh)
+                    .invoke_async(&mut conn)
+                    .await
+                    .map_err(unavailable)?;
+                unhex(&shared).ok_or_else(|| {
+                    StoreError::Unavailable("the shared identity key in Redis is malformed".into())
+                })
+            })
+            .await?;
+        Ok(*key)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<IdentityKey> {
+    let mut key = [0u8; 32];
+    if s.len() != 64 {
+        return None;
+    }
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(key)
+}
+
+impl SessionStore for RedisStore {
+    fn clock(&self) -> &Clock {
+        self.local.clock()
+    }
+
+    fn identity_key(&self) -> StoreFuture<'_, IdentityKey> {
+        Box::pin(self.identity_key_async())
+    }
+
+    fn insert(&self, session: Arc<Session>) -> StoreFuture<'_, Inserted> {
+        Box::pin(self.insert_async(session))
+    }
+
+    fn find<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Found> {
+        Box::pin(self.find_async(id))
+    }
+
+    fn remove<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(self.remove_async(id))
+    }
+
+    fn sweep(&self) -> StoreFuture<'_, Vec<Arc<Session>>> {
+        Box::pin(self.sweep_async())
+    }
+
+    fn sweep_interval(&self) -> Duration {
+        self.local.sweep_interval()
+    }
+
+    fn drain(&self) -> Vec<Arc<Session>> {
+        self.local.drain()
+    }
+
+    fn len(&self) -> usize {
+        self.local.len()
+    }
+
+    fn local(&self) -> Vec<Arc<Session>> {
+        self.local.local_all()
+    }
+
+    fn local_one(&self, id: &str) -> Option<Arc<Session>> {
+        self.local.local_one(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked_and_passwords_hidden() {
+        let c = RedisConfig::new("redis://:s3cret@cache:6379/2").unwrap();
+        assert_eq!(c.shown_url(), "redis://:***@cache:6379/2");
+        assert!(!format!("{c:?}").contains("s3cret"));
+        let c = RedisConfig::new("redis://user:pw@cache").unwrap();
+        assert_eq!(c.shown_url(), "redis://user:***@cache");
+        assert_eq!(redact("redis://a:b@c@host/1"), "redis://a:***@host/1");
+        assert_eq!(
+            RedisConfig::new("redis://cache:6379").unwrap().shown_url(),
+            "redis://cache:6379"
+        );
+        let e = RedisConfig::new("http://cache").unwrap_err();
+        assert!(e.to_string().contains("invalid Redis URL"), "{e}");
+    }
+
+    #[test]
+    fn keys_round_trip_through_hex() {
+        let k = random_key();
+        assert_eq!(unhex(&hex(&k)), Some(k));
+        assert_eq!(unhex("zz"), None);
+    }
+}

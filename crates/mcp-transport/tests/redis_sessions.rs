@@ -1,0 +1,206 @@
+//! Sessions in a real Redis (`redis-server`, started here on a free port): two transports share
+//! them as two instances behind a load balancer would.
+
+#![cfg(feature = "redis")]
+
+mod support;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use http::Method;
+use mcp_transport::{AuthInfo, AuthRequest, BoxError, RedisConfig, TransportConfig};
+use serde_json::json;
+use support::*;
+
+/// A `redis-server` of this test: its own port and directory, append-only so that a restart
+/// keeps the data (as a persistent production Redis would).
+struct Redis {
+    child: Option<Child>,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Redis {
+    fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let dir = std::env::temp_dir().join(format!("sunpeak-redis-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("redis dir");
+        let mut r = Redis {
+            child: None,
+            port,
+            dir,
+        };
+        r.spawn();
+        r
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "redis-server must be installed (Debian package redis-server; .ci/run installs it)",
+            );
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn config(redis: &Redis, prefix: &str) -> TransportConfig {
+    let auth = |req: AuthRequest| async move {
+        let token = req
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_owned);
+        Ok::<_, BoxError>(Some(match token {
+            Some(t) => AuthInfo::new(json!({ "token": t, "clientId": "app" })),
+            None => AuthInfo::new(json!({})),
+        }))
+    };
+    let store = RedisConfig::new(&redis.url()).unwrap().prefix(prefix);
+    TransportConfig::new().auth(auth).redis_sessions(store)
+}
+
+async fn open(addr: SocketAddr, who: &str) -> String {
+    let r = post(
+        addr,
+        json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+        "protocolVersion": V, "capabilities": {"roots": {"listChanged": true}},
+        "clientInfo": {"name":"it","version":"0"}}}),
+    )
+    .header("authorization", who)
+    .send()
+    .await;
+    assert_eq!(r.status, 200, "initialize: {:?}", r.body);
+    r.header("mcp-session-id").unwrap().to_owned()
+}
+
+async fn list(addr: SocketAddr, sid: &str, who: &str) -> u16 {
+    post(addr, rpc(1, "tools/list", json!({})))
+        .session(sid)
+        .header("authorization", who)
+        .send()
+        .await
+        .status
+        .as_u16()
+}
+
+#[tokio::test]
+async fn any_instance_serves_any_session_and_outlives_a_redis_restart() {
+    let mut redis = Redis::start();
+    let a = start(config(&redis, "t1:")).await;
+    let b = start(config(&redis, "t1:")).await;
+
+    // Created on A, used on B; bound to its user on every instance.
+    let sid = open(a.addr, "Bearer alice").await;
+    assert_eq!(list(b.addr, &sid, "Bearer alice").await, 200);
+    assert_eq!(list(a.addr, &sid, "Bearer alice").await, 200);
+    assert_eq!(list(b.addr, &sid, "Bearer mallory").await, 404);
+    assert_eq!(list(b.addr, "no-such-session", "Bearer alice").await, 404);
+
+    // Redis down: a clear 503, quickly, and nothing hangs.
+    redis.kill();
+    let started = Instant::now();
+    let r = post(b.addr, rpc(2, "tools/list", json!({})))
+        .session(&sid)
+        .header("authorization", "Bearer alice")
+        .send()
+        .await;
+    assert_eq!(r.status, 503, "{:?}", r.body);
+    assert!(
+        String::from_utf8_lossy(&r.body).contains("session store is unreachable"),
+        "{:?}",
+        r.body
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Redis back (same data): the servers recover by themselves and the session lives on.
+    redis.spawn();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = list(a.addr, &sid, "Bearer alice").await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still {status} after Redis came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(list(b.addr, &sid, "Bearer alice").await, 200);
+
+    // DELETE on B ends it on A too.
+    let del = req(b.addr, Method::DELETE)
+        .session(&sid)
+        .header("authorization", "Bearer alice")
+        .send()
+        .await;
+    assert_eq!(del.status, 200);
+    assert_eq!(list(a.addr, &sid, "Bearer alice").await, 404);
+}
+
+#[tokio::test]
+async fn the_cap_holds_across_instances_and_evicts_anonymous_sessions_first() {
+    let redis = Redis::start();
+    let a = start(config(&redis, "t2:").max_sessions(5)).await;
+    let b = start(config(&redis, "t2:").max_sessions(5)).await;
+    let alice = open(a.addr, "Bearer alice").await;
+    let bob = open(b.addr, "Bearer bob").await;
+    for i in 0..20 {
+        let at = if i % 2 == 0 { a.addr } else { b.addr };
+        let r = post(at, json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+            "protocolVersion": V, "capabilities": {}, "clientInfo": {"name":"anon","version":"0"}}}))
+        .send()
+        .await;
+        assert_eq!(r.status, 200);
+    }
+    assert_eq!(list(b.addr, &alice, "Bearer alice").await, 200);
+    assert_eq!(list(a.addr, &bob, "Bearer bob").await, 200);
+}
