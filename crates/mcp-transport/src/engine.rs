@@ -12,12 +12,11 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::BoxError;
 use crate::config::TransportConfig;
 use crate::http::body::McpBody;
-use crate::pending::{PendingRequests, lock};
+use crate::pending::PendingRequests;
 use crate::registry::McpServer;
 use crate::service::{McpService, NotFound};
 use crate::session::Sessions;
 use crate::session::id::new_session_id;
-use crate::session::state::Session;
 use crate::wire;
 
 pub(crate) struct Engine {
@@ -51,7 +50,7 @@ impl Transport {
     /// A transport for a server definition.
     pub fn new(server: Arc<McpServer>, config: TransportConfig) -> Self {
         let root = CancellationToken::new();
-        let sessions = Arc::new(Sessions::new(&config, &root));
+        let sessions = Sessions::new(&config, &root);
         let stateless_pending =
             PendingRequests::with_prefix(format!("srv-{}", &new_session_id()[..8]));
         Self {
@@ -108,40 +107,29 @@ impl Transport {
     }
 
     /// Sends a notification to one session on its GET stream (kept in the history if the
-    /// stream is momentarily disconnected). False if the session is unknown or never opened a
-    /// GET stream.
+    /// stream is momentarily disconnected). False if the session never opened a GET stream
+    /// here; with a shared store (Redis) the other instances are asked and it is true.
     pub fn notify_session(&self, session_id: &str, method: &str, params: Option<Value>) -> bool {
         let msg = wire::notification(method, params.as_ref());
-        self.engine
-            .sessions
-            .local_one(session_id)
-            .is_some_and(|s| send_on_get_stream(&s, &msg))
+        let (here, relayed) = self.engine.sessions.notify(Some(session_id), None, &msg);
+        here > 0 || relayed
     }
 
     /// Sends a notification (e.g. `notifications/tools/list_changed`) to every session with a
-    /// GET stream; returns how many.
+    /// GET stream, on every instance of a shared store; returns how many here.
     pub fn notify_all(&self, method: &str, params: Option<Value>) -> usize {
         let msg = wire::notification(method, params.as_ref());
-        self.engine
-            .sessions
-            .local()
-            .iter()
-            .filter(|s| send_on_get_stream(s, &msg))
-            .count()
+        self.engine.sessions.notify(None, None, &msg).0
     }
 
-    /// Sends `notifications/resources/updated` to the sessions subscribed to `uri`.
+    /// Sends `notifications/resources/updated` to the sessions subscribed to `uri` (on every
+    /// instance of a shared store); returns how many here.
     pub fn notify_resource_updated(&self, uri: &str) -> usize {
         let msg = wire::notification(
             mcp_proto::methods::NOTIFICATION_RESOURCES_UPDATED,
             Some(&serde_json::json!({ "uri": uri })),
         );
-        self.engine
-            .sessions
-            .local()
-            .iter()
-            .filter(|s| lock(&s.subscriptions).contains(uri) && send_on_get_stream(s, &msg))
-            .count()
+        self.engine.sessions.notify(None, Some(uri), &msg).0
     }
 
     /// Ends a session as DELETE would; false if unknown (or the store is unreachable).
@@ -170,18 +158,6 @@ impl std::fmt::Debug for Transport {
             .field("sessions", &self.engine.sessions.len())
             .finish()
     }
-}
-
-/// Sends a message on a session's GET stream (kept in the history if it is momentarily
-/// disconnected); false if the session never opened one.
-fn send_on_get_stream(s: &Session, msg: &[u8]) -> bool {
-    let mut t = lock(&s.streams);
-    if !t.has_standalone() {
-        return false;
-    }
-    let id = t.standalone();
-    t.send(id, msg, true);
-    true
 }
 
 /// Keeps the in-flight counter accurate.

@@ -59,6 +59,11 @@ impl PendingRequests {
         }
     }
 
+    /// Whether a request with this id waits here.
+    pub(crate) fn is_waiting(&self, id: &RequestId) -> bool {
+        lock(&self.map).contains_key(id)
+    }
+
     /// Forgets a request (its waiter gave up).
     pub(crate) fn forget(&self, id: &RequestId) {
         lock(&self.map).remove(id);

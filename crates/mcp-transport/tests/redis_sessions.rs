@@ -204,3 +204,77 @@ async fn the_cap_holds_across_instances_and_evicts_anonymous_sessions_first() {
     assert_eq!(list(b.addr, &alice, "Bearer alice").await, 200);
     assert_eq!(list(a.addr, &bob, "Bearer bob").await, 200);
 }
+
+#[tokio::test]
+async fn a_client_answer_and_a_notification_reach_the_instance_that_waits() {
+    let redis = Redis::start();
+    let a = start(config(&redis, "t3:")).await;
+    let b = start(config(&redis, "t3:")).await;
+    let who = "Bearer carol";
+    let r = post(
+        a.addr,
+        json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+        "protocolVersion": V, "capabilities": {"sampling": {}},
+        "clientInfo": {"name":"it","version":"0"}}}),
+    )
+    .header("authorization", who)
+    .send()
+    .await;
+    let sid = r.header("mcp-session-id").unwrap().to_owned();
+
+    // A tool on A asks the client's model; the client's answer goes to B.
+    let mut st = post(
+        a.addr,
+        rpc(
+            5,
+            "tools/call",
+            json!({"name":"sample","arguments":{"prompt":"2+2?"}}),
+        ),
+    )
+    .session(&sid)
+    .header("authorization", who)
+    .stream()
+    .await;
+    let (_, asked) = st.next_message().await.unwrap();
+    assert_eq!(asked["method"], "sampling/createMessage");
+    let id = asked["id"].clone();
+    assert!(
+        id.is_string(),
+        "ids of shared sessions name their instance: {id}"
+    );
+    let answer = json!({"jsonrpc":"2.0","id":id,"result":{"role":"assistant","content":{"type":"text","text":"4"},"model":"m"}});
+    let posted = post(b.addr, answer)
+        .session(&sid)
+        .header("authorization", who)
+        .send()
+        .await;
+    assert_eq!(posted.status, 202);
+    let (_, m) = st.next_message().await.unwrap();
+    assert_eq!(m["id"], 5);
+    assert_eq!(m["result"]["content"][0]["text"], "LLM response: 4");
+
+    // A GET stream held by B gets a notification sent through A.
+    let mut get = req(b.addr, Method::GET)
+        .session(&sid)
+        .header("accept", "text/event-stream")
+        .header("authorization", who)
+        .stream()
+        .await;
+    assert_eq!(get.status, 200);
+    get.next_event().await.unwrap(); // the priming event
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let notified = loop {
+        assert!(
+            a.transport
+                .notify_session(&sid, "notifications/tools/list_changed", None)
+        );
+        match tokio::time::timeout(Duration::from_millis(300), get.next_message()).await {
+            Ok(Some((_, m))) => break m,
+            _ => assert!(
+                Instant::now() < deadline,
+                "no notification on B's GET stream"
+            ),
+        }
+    };
+    assert_eq!(notified["method"], "notifications/tools/list_changed");
+}

@@ -9,6 +9,7 @@
 pub mod builds;
 pub mod compare;
 pub mod harness;
+pub mod services;
 pub mod start;
 
 use std::path::{Path, PathBuf};

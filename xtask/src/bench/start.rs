@@ -54,6 +54,11 @@ pub struct Args {
     /// Only these scenarios (comma-separated names; default all).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Also measure our stateful server with its sessions in this Redis
+    /// (`redis://127.0.0.1:6379/0`): extra rows of mode `stateful-redis` (npm sunpeak, which
+    /// has no shared store, runs its plain stateful mode there).
+    #[arg(long)]
+    pub session_store: Option<String>,
     /// Our `sunpeak` binary [default: built with `cargo build --release -p sunpeak-cli`].
     #[arg(long, env = "SUNPEAK_BIN")]
     pub bin: Option<PathBuf>,
@@ -82,6 +87,7 @@ struct Setup {
     ours_dir: PathBuf,
     sunpeak_dir: PathBuf,
     work: PathBuf,
+    session_store: Option<String>,
 }
 
 /// A server under measurement.
@@ -119,7 +125,13 @@ fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn spawn(setup: &Setup, side: Side, stateless: bool, log: &str) -> Result<(Running, Instant)> {
+fn spawn(
+    setup: &Setup,
+    side: Side,
+    stateless: bool,
+    redis: bool,
+    log: &str,
+) -> Result<(Running, Instant)> {
     let port = free_port()?;
     let mut cmd = match side {
         Side::Ours => {
@@ -138,6 +150,9 @@ fn spawn(setup: &Setup, side: Side, stateless: bool, log: &str) -> Result<(Runni
     cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()]);
     if stateless {
         cmd.arg("--stateless");
+    }
+    if let (true, Side::Ours, Some(store)) = (redis, side, &setup.session_store) {
+        cmd.args(["--session-store", store]);
     }
     let log_path = setup.work.join(format!("{}-{log}.log", side.name()));
     let file = std::fs::File::create(&log_path)?;
@@ -181,8 +196,8 @@ fn wait_healthy(server: &mut Running, started: Instant) -> Result<Duration> {
     }
 }
 
-fn start(setup: &Setup, side: Side, stateless: bool, log: &str) -> Result<Running> {
-    let (mut server, started) = spawn(setup, side, stateless, log)?;
+fn start(setup: &Setup, side: Side, stateless: bool, redis: bool, log: &str) -> Result<Running> {
+    let (mut server, started) = spawn(setup, side, stateless, redis, log)?;
     wait_healthy(&mut server, started)?;
     Ok(server)
 }
@@ -199,7 +214,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut startup: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
     for i in 0..args.starts {
         for side in order(i) {
-            let (mut server, started) = spawn(&setup, side, false, "startup")?;
+            let (mut server, started) = spawn(&setup, side, false, false, "startup")?;
             let took = wait_healthy(&mut server, started)?;
             startup[side as usize].push(took);
         }
@@ -216,7 +231,7 @@ pub fn run(args: Args) -> Result<()> {
     // Idle RSS and RSS after N sessions (stateful).
     let mut memory = Vec::new();
     for side in [Side::Ours, Side::Sunpeak] {
-        let server = start(&setup, side, false, "memory")?;
+        let server = start(&setup, side, false, false, "memory")?;
         std::thread::sleep(Duration::from_secs(2));
         let idle = rss::process_kib(server.pid()).unwrap_or(0);
         let idle_tree = rss::tree_kib(server.pid());
@@ -244,11 +259,14 @@ pub fn run(args: Args) -> Result<()> {
     // Load.
     let scenarios = scenarios();
     let mut rows = Vec::new();
-    for stateless in [true, false] {
-        let mode = if stateless { "stateless" } else { "stateful" };
+    let mut modes = vec![("stateless", true, false), ("stateful", false, false)];
+    if setup.session_store.is_some() {
+        modes.push(("stateful-redis", false, true));
+    }
+    for &(mode, stateless, redis) in &modes {
         for round in 0..args.rounds {
             for side in order(round) {
-                let mut server = start(&setup, side, stateless, mode)?;
+                let mut server = start(&setup, side, stateless, redis, mode)?;
                 for scenario in &scenarios {
                     if !args.only.is_empty() && !args.only.iter().any(|o| o == scenario.name) {
                         continue;
@@ -262,7 +280,8 @@ pub fn run(args: Args) -> Result<()> {
                                 side.name(),
                                 side.name()
                             );
-                            server = start(&setup, side, stateless, &format!("{mode}-restart"))?;
+                            server =
+                                start(&setup, side, stateless, redis, &format!("{mode}-restart"))?;
                         }
                         let result = (scenario.make)(server.addr, stateless).and_then(|factory| {
                             load::run(server.addr, concurrency, warmup, duration, factory)
@@ -315,7 +334,7 @@ pub fn run(args: Args) -> Result<()> {
     );
     let _ = writeln!(table, "|---|---|---|---|---|---|---|---|");
     for scenario in &scenarios {
-        for mode in ["stateless", "stateful"] {
+        for &(mode, _, _) in &modes {
             for &concurrency in &args.concurrency {
                 let pick = |side: Side| -> Option<LoadResult> {
                     let mut matching: Vec<LoadResult> = rows
@@ -659,6 +678,7 @@ fn prepare(args: &Args) -> Result<Setup> {
         ours_dir,
         sunpeak_dir,
         work,
+        session_store: args.session_store.clone(),
     })
 }
 

@@ -220,10 +220,8 @@ async fn initialize(
                 params.client_info,
                 params.capabilities,
                 http.auth.as_ref(),
-                &engine.root,
             )
             .await?;
-        engine.sessions.ensure_sweeper(&engine.root);
         Some(Arc::clone(&session.id))
     } else {
         None

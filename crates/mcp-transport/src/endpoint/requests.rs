@@ -72,12 +72,10 @@ pub(super) async fn run(d: Dispatch) -> Response<McpBody> {
             Message::Notification(n) => {
                 notification(&engine, session.as_ref(), &http, &n.method, n.params)
             }
-            Message::Result(r) => {
-                pending_of(&engine, session.as_ref()).complete(&r.id, Ok(r.result));
-            }
+            Message::Result(r) => answer(&engine, session.as_ref(), r.id, Ok(r.result)).await,
             Message::Error(e) => {
-                if let Some(id) = &e.id {
-                    pending_of(&engine, session.as_ref()).complete(id, Err(e.error));
+                if let Some(id) = e.id {
+                    answer(&engine, session.as_ref(), id, Err(e.error)).await;
                 }
             }
         }
@@ -184,6 +182,22 @@ pub(super) async fn run(d: Dispatch) -> Response<McpBody> {
             };
             respond::sse(&engine, attached, Vec::new(), guard)
         }
+    }
+}
+
+/// The client's answer to a server→client request: to the request waiting here, else (a
+/// shared store) to the instance that sent it.
+async fn answer(
+    engine: &Arc<Engine>,
+    session: Option<&Arc<Session>>,
+    id: RequestId,
+    answer: crate::pending::ClientAnswer,
+) {
+    let pending = pending_of(engine, session);
+    if pending.is_waiting(&id) {
+        pending.complete(&id, answer);
+    } else if let Some(s) = session {
+        engine.sessions.relay_answer(&s.id, id, answer).await;
     }
 }
 

@@ -7,9 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::identity::{Identity, IdentityKey, random_key};
+use super::relay::Relay;
 use super::state::{Clock, Session};
-use super::{Eviction, Found, Inserted, SessionStore, StoreFuture};
+use super::{Deliver, Eviction, Found, Inserted, SessionStore, StoreFuture};
 use crate::pending::lock;
+use tokio_util::sync::CancellationToken;
 
 /// How many sessions a [`MemoryStore`] keeps, and for how long.
 #[derive(Clone, Copy, Debug)]
@@ -269,6 +271,16 @@ impl SessionStore for MemoryStore {
     fn sweep_interval(&self) -> Duration {
         Duration::from_millis((self.idle_ms / 4).clamp(20, 30_000))
     }
+
+    fn instance(&self) -> Option<&str> {
+        None
+    }
+
+    fn publish(&self, _relay: Relay) -> StoreFuture<'_, ()> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn listen(&self, _deliver: Deliver, _stop: CancellationToken) {}
 }
 
 #[cfg(test)]
@@ -277,6 +289,7 @@ mod tests {
     use crate::auth::AuthInfo;
     use crate::session::client::ClientInfo;
     use crate::session::identity::identity_of;
+    use crate::session::state::Local;
 
     struct Identities([u8; 32]);
     impl Identities {
@@ -300,10 +313,13 @@ mod tests {
             Arc::from(id),
             ProtocolVersion::LATEST,
             ClientInfo::default(),
-            CancellationToken::new(),
-            10,
-            store.clock(),
             who,
+            Local {
+                token: CancellationToken::new(),
+                history_cap: 10,
+                pending: crate::pending::PendingRequests::new(),
+            },
+            store.clock(),
         ))
     }
 

@@ -16,6 +16,7 @@ pub(crate) mod identity;
 pub(crate) mod memory;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
+pub(crate) mod relay;
 pub(crate) mod state;
 
 use std::future::Future;
@@ -29,10 +30,13 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::AuthInfo;
 use crate::config::TransportConfig;
 use crate::logging;
+use crate::pending::{ClientAnswer, PendingRequests, lock};
 use client::ClientInfo;
 use id::{new_session_id, short};
 use identity::{Identity, IdentityKey, identity_of};
-use state::{Clock, Session};
+use mcp_proto::RequestId;
+use relay::Relay;
+use state::{Clock, Local, Session};
 
 /// What a store's operations return.
 pub(crate) type StoreFuture<'a, T> =
@@ -75,7 +79,16 @@ pub(crate) trait SessionStore: Send + Sync + 'static {
     fn local(&self) -> Vec<Arc<Session>>;
     /// A session live in this process, untouched (for sending on its streams).
     fn local_one(&self, id: &str) -> Option<Arc<Session>>;
+    /// This instance's id among those sharing the store; `None` for a store of one process.
+    fn instance(&self) -> Option<&str>;
+    /// Sends a message to the other instances (nothing for a store of one process).
+    fn publish(&self, relay: Relay) -> StoreFuture<'_, ()>;
+    /// Starts receiving other instances' messages (until `stop`), handing each to `deliver`.
+    fn listen(&self, deliver: Deliver, stop: CancellationToken);
 }
+
+/// Where a store hands the messages of other instances.
+pub(crate) type Deliver = Arc<dyn Fn(Relay) + Send + Sync>;
 
 /// What [`SessionStore::find`] found.
 pub(crate) enum Found {
@@ -108,17 +121,21 @@ pub(crate) enum Missing {
     Unavailable(StoreError),
 }
 
-/// The sessions of a transport: a store, the identity key, and the sweeper.
+/// The sessions of a transport: a store and its background tasks (sweeper, relay listener).
 pub(crate) struct Sessions {
     store: Box<dyn SessionStore>,
     history_cap: usize,
-    sweeper: Once,
+    /// The parent of every session's token; the background tasks stop when it fires.
+    root: CancellationToken,
+    background: Once,
+    /// This, for the background tasks (which hold it weakly).
+    me: Weak<Sessions>,
 }
 
 impl Sessions {
     /// Sessions in the store the config names (in memory by default), with its limits.
     /// `root` is the parent of every session's token.
-    pub(crate) fn new(config: &TransportConfig, root: &CancellationToken) -> Self {
+    pub(crate) fn new(config: &TransportConfig, root: &CancellationToken) -> Arc<Self> {
         let limits = memory::Limits {
             cap: config.max_sessions,
             idle: config.session_idle_timeout,
@@ -131,16 +148,15 @@ impl Sessions {
                 config.sse_history,
                 root.clone(),
             )),
-            _ => {
-                let _ = root;
-                Box::new(memory::MemoryStore::new(limits))
-            }
+            _ => Box::new(memory::MemoryStore::new(limits)),
         };
-        Self {
+        Arc::new_cyclic(|me| Self {
             store,
             history_cap: config.sse_history,
-            sweeper: Once::new(),
-        }
+            root: root.clone(),
+            background: Once::new(),
+            me: me.clone(),
+        })
     }
 
     pub(crate) fn clock(&self) -> &Clock {
@@ -182,8 +198,8 @@ impl Sessions {
         info: Implementation,
         capabilities: ClientCapabilities,
         auth: Option<&AuthInfo>,
-        parent: &CancellationToken,
     ) -> Result<Arc<Session>, StoreError> {
+        self.ensure_background();
         let id: Arc<str> = Arc::from(new_session_id());
         let (client, trimmed) = ClientInfo::bounded(info, capabilities);
         if let Some(t) = trimmed {
@@ -201,10 +217,13 @@ impl Sessions {
             Arc::clone(&id),
             version,
             client,
-            parent.child_token(),
-            self.history_cap,
-            self.clock(),
             self.identity(auth).await?,
+            Local {
+                token: self.root.child_token(),
+                history_cap: self.history_cap,
+                pending: self.new_pending(),
+            },
+            self.clock(),
         ));
         let inserted = self.store.insert(session).await?;
         for (evicted, why) in &inserted.evicted {
@@ -226,6 +245,7 @@ impl Sessions {
         sid: &str,
         auth: Option<&AuthInfo>,
     ) -> Result<Arc<Session>, Missing> {
+        self.ensure_background();
         let session = match self.store.find(sid).await.map_err(Missing::Unavailable)? {
             Found::Live(s) => s,
             Found::Expired(s) => {
@@ -260,16 +280,135 @@ impl Sessions {
         self.store.drain();
     }
 
-    /// Starts the idle sweeper once, on first use inside a runtime. It holds only a weak
-    /// reference and ends when the sessions are dropped or `stop` fires.
-    pub(crate) fn ensure_sweeper(self: &Arc<Self>, stop: &CancellationToken) {
+    /// The table of a new session's server→client requests: with ids unique across the
+    /// instances of a shared store, so that an answer can find its way back.
+    pub(crate) fn new_pending(&self) -> PendingRequests {
+        match self.store.instance() {
+            Some(instance) => PendingRequests::with_prefix(instance.to_owned()),
+            None => PendingRequests::new(),
+        }
+    }
+
+    /// The client's answer to a server→client request that nobody here waits for: another
+    /// instance may. False when the store is not shared.
+    pub(crate) async fn relay_answer(
+        &self,
+        sid: &str,
+        id: RequestId,
+        answer: ClientAnswer,
+    ) -> bool {
+        if self.store.instance().is_none() || relay::instance_of(&id).is_none() {
+            return false;
+        }
+        let relay = Relay::Answer {
+            session: sid.to_owned(),
+            id,
+            answer,
+        };
+        match self.store.publish(relay).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(target: logging::TARGET, sessionId = sid, error = %e, "Could not relay a client answer");
+                false
+            }
+        }
+    }
+
+    /// Sends `message` on GET streams: of session `sid` (else of every session; with `uri`,
+    /// only those subscribed to it), here and, for a shared store, on the other instances.
+    /// Returns how many streams here got it, and whether other instances were asked.
+    pub(crate) fn notify(
+        self: &Arc<Self>,
+        sid: Option<&str>,
+        uri: Option<&str>,
+        message: &[u8],
+    ) -> (usize, bool) {
+        let here = self.deliver_here(sid, uri, message);
+        let Some(from) = self.store.instance() else {
+            return (here, false);
+        };
+        if sid.is_some() && here > 0 {
+            return (here, false);
+        }
+        let relay = Relay::Notify {
+            from: from.to_owned(),
+            session: sid.map(str::to_owned),
+            uri: uri.map(str::to_owned),
+            message: String::from_utf8_lossy(message).into_owned(),
+        };
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return (here, false);
+        };
+        let sessions = Arc::clone(self);
+        handle.spawn(async move {
+            if let Err(e) = sessions.store.publish(relay).await {
+                tracing::warn!(target: logging::TARGET, error = %e, "Could not relay a notification");
+            }
+        });
+        (here, true)
+    }
+
+    fn deliver_here(&self, sid: Option<&str>, uri: Option<&str>, message: &[u8]) -> usize {
+        let subscribed = |s: &Session| uri.is_none_or(|u| lock(&s.subscriptions).contains(u));
+        match sid {
+            Some(id) => self
+                .local_one(id)
+                .filter(|s| subscribed(s) && s.send_on_get_stream(message))
+                .map_or(0, |_| 1),
+            None => self
+                .local()
+                .iter()
+                .filter(|s| subscribed(s) && s.send_on_get_stream(message))
+                .count(),
+        }
+    }
+
+    /// A message from another instance.
+    fn deliver(&self, relay: Relay) {
+        match relay {
+            Relay::Answer {
+                session,
+                id,
+                answer,
+            } => {
+                if let Some(s) = self.local_one(&session) {
+                    s.pending.complete(&id, answer);
+                }
+            }
+            Relay::Notify {
+                from,
+                session,
+                uri,
+                message,
+            } => {
+                if Some(from.as_str()) != self.store.instance() {
+                    self.deliver_here(session.as_deref(), uri.as_deref(), message.as_bytes());
+                }
+            }
+        }
+    }
+
+    /// Starts, once and inside a runtime, the idle sweeper and (for a shared store) the
+    /// listener for other instances' messages. Both hold only a weak reference and end when
+    /// the sessions are dropped or the root token fires.
+    fn ensure_background(&self) {
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        self.sweeper.call_once(|| {
-            let weak: Weak<Sessions> = Arc::downgrade(self);
-            let interval = self.store.sweep_interval();
-            let stop = stop.clone();
+        let Some(me) = self.me.upgrade() else {
+            return;
+        };
+        self.background.call_once(|| {
+            let weak = Arc::downgrade(&me);
+            let deliver: Deliver = Arc::new(move |relay| {
+                if let Some(sessions) = weak.upgrade() {
+                    sessions.deliver(relay);
+                }
+            });
+            me.store.listen(deliver, me.root.clone());
+            let weak: Weak<Sessions> = Arc::downgrade(&me);
+            let interval = me.store.sweep_interval();
+            let stop = me.root.clone();
             handle.spawn(async move {
                 loop {
                     tokio::select! {

@@ -27,8 +27,10 @@ use tokio_util::sync::CancellationToken;
 use super::client::ClientInfo;
 use super::identity::{Identity, IdentityKey, random_key};
 use super::memory::{Limits, MemoryStore};
-use super::state::{Clock, Session};
-use super::{Eviction, Found, Inserted, SessionStore, StoreError, StoreFuture};
+use super::relay::{Relay, instance_of};
+use super::state::{Clock, Local, Session};
+use super::{Deliver, Eviction, Found, Inserted, SessionStore, StoreError, StoreFuture};
+use crate::pending::PendingRequests;
 
 /// How long one attempt to connect, or one command, may take before the request fails.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -126,6 +128,8 @@ pub(crate) struct RedisStore {
     idle_ms: u64,
     history_cap: usize,
     parent: CancellationToken,
+    /// This instance's id: the prefix of its server→client request ids, and its channel.
+    instance: String,
 }
 
 /// `initialize`: prune entries of expired sessions from the activity sets, evict at the cap
@@ -232,6 +236,96 @@ impl RedisStore {
                 .max(1),
             history_cap,
             parent,
+            instance: hex(&rand::random::<[u8; 6]>()),
+        }
+    }
+
+    /// The channel an instance receives its answers on.
+    fn channel_of(&self, instance: &str) -> String {
+        format!("{}instance:{instance}", self.config.prefix)
+    }
+
+    /// The channel every instance receives notifications on.
+    fn broadcast(&self) -> String {
+        format!("{}broadcast", self.config.prefix)
+    }
+
+    async fn publish_async(&self, relay: Relay) -> Result<(), StoreError> {
+        let channel = match &relay {
+            Relay::Answer { id, .. } => match instance_of(id) {
+                Some(instance) => self.channel_of(instance),
+                None => return Ok(()),
+            },
+            Relay::Notify { .. } => self.broadcast(),
+        };
+        let payload = serde_json::to_string(&relay)
+            .map_err(|e| StoreError::Unavailable(format!("relay: {e}")))?;
+        let mut conn = self.conn().await?;
+        redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(payload)
+            .query_async::<i64>(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Receives this instance's channel and the broadcast until `stop`, reconnecting (with a
+    /// pause) whenever the subscription breaks.
+    async fn listen_loop(
+        client: redis::Client,
+        channels: [String; 2],
+        deliver: Deliver,
+        stop: CancellationToken,
+    ) {
+        let mut logged = false;
+        loop {
+            let subscribed = async {
+                let mut pubsub = client.get_async_pubsub().await?;
+                for c in &channels {
+                    pubsub.subscribe(c).await?;
+                }
+                Ok::<_, redis::RedisError>(pubsub)
+            };
+            let pubsub = tokio::select! {
+                () = stop.cancelled() => return,
+                r = tokio::time::timeout(TIMEOUT, subscribed) => r,
+            };
+            match pubsub {
+                Ok(Ok(pubsub)) => {
+                    logged = false;
+                    let mut messages = pubsub.into_on_message();
+                    loop {
+                        let msg = tokio::select! {
+                            () = stop.cancelled() => return,
+                            m = futures_util::StreamExt::next(&mut messages) => m,
+                        };
+                        let Some(msg) = msg else { break };
+                        let Ok(payload) = msg.get_payload::<String>() else {
+                            continue;
+                        };
+                        match serde_json::from_str::<Relay>(&payload) {
+                            Ok(relay) => deliver(relay),
+                            Err(e) => {
+                                tracing::warn!(target: crate::logging::TARGET, error = %e, "Unreadable message from another instance");
+                            }
+                        }
+                    }
+                }
+                Ok(Err(e)) if !logged => {
+                    logged = true;
+                    tracing::warn!(target: crate::logging::TARGET, error = %e, "Cannot listen to the other instances (Redis); retrying");
+                }
+                Err(_) if !logged => {
+                    logged = true;
+                    tracing::warn!(target: crate::logging::TARGET, "Cannot listen to the other instances (Redis timed out); retrying");
+                }
+                _ => {}
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
         }
     }
 
@@ -345,10 +439,13 @@ impl RedisStore {
                 info: record.info,
                 capabilities: record.caps,
             },
-            self.parent.child_token(),
-            self.history_cap,
-            self.local.clock(),
             identity,
+            Local {
+                token: self.parent.child_token(),
+                history_cap: self.history_cap,
+                pending: PendingRequests::with_prefix(self.instance.clone()),
+            },
+            self.local.clock(),
         )))
     }
 
@@ -478,6 +575,27 @@ impl SessionStore for RedisStore {
 
     fn local_one(&self, id: &str) -> Option<Arc<Session>> {
         self.local.local_one(id)
+    }
+
+    fn instance(&self) -> Option<&str> {
+        Some(&self.instance)
+    }
+
+    fn publish(&self, relay: Relay) -> StoreFuture<'_, ()> {
+        Box::pin(self.publish_async(relay))
+    }
+
+    fn listen(&self, deliver: Deliver, stop: CancellationToken) {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let channels = [self.channel_of(&self.instance), self.broadcast()];
+        handle.spawn(Self::listen_loop(
+            self.config.client.clone(),
+            channels,
+            deliver,
+            stop,
+        ));
     }
 }
 

@@ -25,6 +25,16 @@ pub(crate) const MAX_SUBSCRIPTIONS: usize = 1000;
 /// See [`MAX_SUBSCRIPTIONS`].
 pub(crate) const MAX_SUBSCRIPTION_URI_BYTES: usize = 4096;
 
+/// What the instance serving a session adds to what the client and the store said.
+pub(crate) struct Local {
+    /// Cancelled when the session ends here (a child of the transport's root token).
+    pub(crate) token: CancellationToken,
+    /// Events of SSE history kept per stream.
+    pub(crate) history_cap: usize,
+    /// Its server→client requests waiting here.
+    pub(crate) pending: PendingRequests,
+}
+
 /// A live session.
 pub(crate) struct Session {
     pub(crate) id: Arc<str>,
@@ -54,23 +64,22 @@ impl Session {
         id: Arc<str>,
         version: ProtocolVersion,
         client: ClientInfo,
-        token: CancellationToken,
-        history_cap: usize,
-        clock: &Clock,
         identity: Option<Identity>,
+        local: Local,
+        clock: &Clock,
     ) -> Self {
         Self {
             id,
             version,
             client: Arc::new(client),
-            token,
+            token: local.token,
             log_level: AtomicU8::new(LEVEL_UNSET),
             last_active: AtomicU64::new(clock.now_ms()),
             last_seq: AtomicU64::new(clock.next_seq()),
             busy: AtomicU32::new(0),
-            streams: Mutex::new(StreamTable::new(history_cap)),
+            streams: Mutex::new(StreamTable::new(local.history_cap)),
             in_flight: Mutex::new(HashMap::new()),
-            pending: PendingRequests::new(),
+            pending: local.pending,
             subscriptions: Mutex::new(HashSet::new()),
             identity,
         }
@@ -156,6 +165,18 @@ impl Session {
         }
         subs.insert(uri);
         Ok(())
+    }
+
+    /// Sends a message on the session's GET stream (kept in the history if it is momentarily
+    /// disconnected); false if the session never opened one.
+    pub(crate) fn send_on_get_stream(&self, msg: &[u8]) -> bool {
+        let mut t = lock(&self.streams);
+        if !t.has_standalone() {
+            return false;
+        }
+        let id = t.standalone();
+        t.send(id, msg, true);
+        true
     }
 
     /// Ends the session: cancels its requests, closes its streams, drops waiting requests.
