@@ -117,10 +117,14 @@ where
         logging::transport_error(sid, &e.message);
         return errors::rpc_error(StatusCode::BAD_REQUEST, &e);
     }
+    let auth = match super::authenticate_post(engine, &req, &bytes).await {
+        Ok(auth) => auth,
+        Err(r) => return r,
+    };
     let http = Arc::new(HttpInfo {
         headers: req.headers,
         uri: req.uri,
-        auth: req.auth,
+        auth,
     });
 
     if cfg.stateless {
