@@ -35,8 +35,8 @@ fn project() -> &'static Path {
 }
 
 fn prepare() -> Result<PathBuf> {
-    let scratch =
-        std::env::temp_dir().join(format!("sunpeak-e2e-start-oauth-{}", std::process::id()));
+    // One fixed directory, replaced by each run: a static cannot clean up after the last test.
+    let scratch = std::env::temp_dir().join("sunpeak-e2e-start-oauth");
     if scratch.exists() {
         std::fs::remove_dir_all(&scratch)?;
     }
@@ -389,6 +389,50 @@ fn resource_with_a_path_matches_npm_sunpeak() -> Result<()> {
         actual[3].1.headers[0].1.as_deref(),
         Some(
             r#"Bearer resource_metadata="https://app.example.com/.well-known/oauth-protected-resource/api/mcp?tenant=1", error="invalid_token", error_description="The token expired""#
+        )
+    );
+    Ok(())
+}
+
+/// Ours only (sunpeak's `start` has neither flag): the `oauth` export wins over
+/// `--authorization-server` and `--oauth-scopes` (ignored, with a warning), and `--server-url`
+/// is the public URL (sunpeak's `serverUrl`): the default `resource` and the challenge's URL.
+#[test]
+fn the_export_wins_over_the_flags_and_server_url_is_the_public_url() -> Result<()> {
+    let server = Launch::ours(project())
+        .args(&[
+            "--server-url",
+            "https://app.example.com/mcp",
+            "--authorization-server",
+            "https://flag.example.com",
+            "--oauth-scopes",
+            "admin",
+        ])
+        .start()?;
+    let warning = "Warning: --authorization-server and --oauth-scopes are ignored: dist/server.js exports oauth";
+    ensure!(
+        server.stderr().iter().any(|l| l == warning),
+        "{:?}",
+        server.stderr()
+    );
+    let resp = send(
+        server.addr,
+        &Request::new("GET", "/.well-known/oauth-protected-resource/mcp"),
+    )?;
+    ensure!(resp.status == 200, "{} {}", resp.status, resp.text());
+    let doc: Value = serde_json::from_slice(&resp.body)?;
+    assert_eq!(doc["resource"], "https://app.example.com/mcp");
+    assert_eq!(
+        doc["authorization_servers"],
+        json!(["https://auth.example.com", "http://localhost:9000/issuer"])
+    );
+    assert_eq!(doc["scopes_supported"], json!(["read", "write"]));
+    let resp = send(server.addr, &post(&initialize(), None, None))?;
+    assert_eq!(resp.status, 401);
+    assert_eq!(
+        resp.header("www-authenticate"),
+        Some(
+            r#"Bearer resource_metadata="https://app.example.com/.well-known/oauth-protected-resource/mcp", scope="read write""#
         )
     );
     Ok(())
