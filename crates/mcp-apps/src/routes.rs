@@ -63,8 +63,10 @@ pub fn site_route(
 /// A config that breaks the URL rules for this request (a non-loopback `Host` without
 /// `resource` or `--server-url`) is a 500 with the reason logged; sunpeak crashes.
 fn protected_resource(oauth: &OAuth, path: &str, host: Option<&str>) -> Option<Response<Bytes>> {
+    // A path that cannot be matched (the public URL is invalid) is not a metadata path: a 404,
+    // as for any other unknown path; the root path still answers, with the reason.
     let document = oauth.public_url(host).and_then(|url| {
-        if oauth.is_metadata_path(path, &url)? {
+        if oauth.is_metadata_path(path, &url).unwrap_or(false) {
             oauth.document(&url).map(Some)
         } else {
             Ok(None)
@@ -172,6 +174,16 @@ mod tests {
         let oauth = OAuth::new(config, None).unwrap();
         let resp = site_route(&Method::GET, head, Some("app.example.com"), Some(&oauth)).unwrap();
         assert_eq!(resp.status(), 500);
+        let elsewhere = "/.well-known/oauth-protected-resource/other";
+        assert!(
+            site_route(
+                &Method::GET,
+                elsewhere,
+                Some("app.example.com"),
+                Some(&oauth)
+            )
+            .is_none()
+        );
         assert_eq!(not_found().status(), 404);
         assert_eq!(not_found().body().as_ref(), b"Not Found");
     }
