@@ -3,7 +3,8 @@
 //! Order of work, as the npm `sunpeak start` (its startup lines are kept verbatim):
 //! 1. read `package.json` and the resources of `dist/` → `Found N resource(s): ...`;
 //! 2. start the Node.js tool host, which loads `dist/tools/*.js` and `dist/server.js`
-//!    → `Found N tool(s): ...`, `Loaded auth from server entry`;
+//!    → `Found N tool(s): ...`, `Loaded auth from server entry`, `Loaded OAuth metadata from
+//!    server entry`; an OAuth config that breaks sunpeak's URL rules stops here (exit 1);
 //! 3. bind (a busy port is an error, never a silent move to another port), then
 //!    `Starting <name> v<version> on <host>:<port>...` and `[MCP] Server listening on ...`;
 //! 4. serve until SIGTERM/SIGINT, then drain (`Shutting down MCP server...`).
@@ -16,7 +17,8 @@ use std::sync::Arc;
 use anyhow::{Context as _, Result, bail};
 use mcp_apps::app::McpApp;
 use mcp_apps::node::{LoadedApp, NodeHost, NodeHostConfig, NodeHostError};
-use mcp_apps::routes::{ProtectedResource, not_found, site_route};
+use mcp_apps::oauth::{OAuth, OAuthConfig};
+use mcp_apps::routes::{not_found, site_route};
 use mcp_apps::{DistResource, PackageInfo, load_resources, serve};
 use mcp_transport::{
     BindError, HttpServer, McpBody, RedisConfig, ResponseMode, ShutdownOutcome, Transport,
@@ -94,10 +96,10 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
     }
 
     let started = node.await.context("the Node.js tool host task failed")?;
-    let app = load_app(started, &args, &resources, &package).await?;
+    let (app, oauth_export) = load_app(started, &args, &resources, &package).await?;
     // The catalog holds the HTML now (already JSON-escaped); the files' text is not needed.
     drop(resources);
-    let oauth = oauth_metadata(&args, &app);
+    let oauth = oauth(&args, &app, oauth_export.as_deref())?.map(Arc::new);
 
     let mut config = TransportConfig::new()
         .stateless(args.stateless)
@@ -113,10 +115,7 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
         .drain_timeout(args.drain_timeout)
         // As sunpeak: any non-empty value turns it on.
         .log_headers(std::env::var_os("SUNPEAK_LOG_HEADERS").is_some_and(|v| !v.is_empty()));
-    if let Some(oauth) = &oauth {
-        config = config.resource_metadata_url(oauth.metadata_url());
-    }
-    if let Some(hook) = serve::auth_hook(&app) {
+    if let Some(hook) = serve::auth_hook(&app, oauth.clone()) {
         config = config.auth(hook);
     }
     if let Some(redis) = &store {
@@ -126,7 +125,6 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
     let transport = Transport::new(server, config);
 
     let ready = Arc::clone(&app);
-    let oauth = oauth.map(Arc::new);
     let http = HttpServer::new(transport)
         .readiness(move || {
             if ready.is_ready() {
@@ -138,7 +136,12 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
         .fallback(move |req| {
             let oauth = oauth.clone();
             async move {
-                let resp = site_route(req.method(), req.uri().path(), oauth.as_deref())
+                let host = req
+                    .headers()
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .or_else(|| req.uri().authority().map(|a| a.as_str()));
+                let resp = site_route(req.method(), req.uri().path(), host, oauth.as_deref())
                     .unwrap_or_else(not_found);
                 resp.map(McpBody::full)
             }
@@ -181,13 +184,13 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
 }
 
 /// Takes what the Node.js tool host loaded (`dist/tools`, `dist/server.js`) and assembles the
-/// app, printing sunpeak's lines on the way.
+/// app, printing sunpeak's lines on the way. Also returns the `oauth` export (JSON text).
 async fn load_app(
     started: Result<(NodeHost, LoadedApp), NodeHostError>,
     args: &StartArgs,
     resources: &[DistResource],
     package: &PackageInfo,
-) -> Result<Arc<McpApp>> {
+) -> Result<(Arc<McpApp>, Option<String>)> {
     let (host, loaded) = started?;
     for warning in &loaded.warnings {
         console_warn!("Warning: {warning}");
@@ -203,30 +206,45 @@ async fn load_app(
     if loaded.server.as_ref().is_some_and(|s| s.has_auth) {
         console!("Loaded auth from server entry");
     }
+    let oauth = loaded.server.as_ref().and_then(|s| s.oauth.as_ref());
+    if oauth.is_some() {
+        console!("Loaded OAuth metadata from server entry");
+    }
+    let oauth = oauth.map(|raw| raw.get().to_string());
     let server_url = args.server_url.as_deref();
-    Ok(Arc::new(McpApp::new(
-        resources, &loaded, host, package, server_url,
-    )))
+    let app = Arc::new(McpApp::new(resources, &loaded, host, package, server_url));
+    Ok((app, oauth))
 }
 
-/// The protected-resource metadata, when both the public URL and an authorization server are
-/// known.
-fn oauth_metadata(args: &StartArgs, app: &McpApp) -> Option<ProtectedResource> {
-    let resource = args.server_url.clone()?;
-    if args.authorization_server.is_empty() {
-        return None;
-    }
-    Some(ProtectedResource {
-        resource,
-        authorization_servers: args.authorization_server.clone(),
-        scopes: args
-            .oauth_scopes
-            .iter()
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect(),
-        resource_name: Some(app.identity().name()),
-    })
+/// The OAuth setup: the `oauth` export of the server entry, which wins over
+/// `--authorization-server` and `--oauth-scopes` (ignored then, with a warning), else those
+/// flags with `--server-url`. `--server-url` is the public URL of `/mcp` in both cases (sunpeak's
+/// `serverUrl`). A config that breaks sunpeak's URL rules is an error with sunpeak's text.
+fn oauth(args: &StartArgs, app: &McpApp, export: Option<&str>) -> Result<Option<OAuth>> {
+    let scopes: Vec<String> = args
+        .oauth_scopes
+        .iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let config = match export {
+        Some(json) => {
+            if !args.authorization_server.is_empty() || !scopes.is_empty() {
+                console_warn!(
+                    "Warning: --authorization-server and --oauth-scopes are ignored: dist/server.js exports oauth"
+                );
+            }
+            OAuthConfig::from_export(json)?
+        }
+        None if args.server_url.is_some() && !args.authorization_server.is_empty() => OAuthConfig {
+            authorization_servers: args.authorization_server.clone(),
+            scopes_supported: Some(scopes),
+            resource_name: Some(app.identity().name().into()),
+            ..OAuthConfig::default()
+        },
+        None => return Ok(None),
+    };
+    Ok(Some(OAuth::new(config, args.server_url.clone())?))
 }
 
 /// `--allowed-origins` plus the origin of `--server-url`.

@@ -7,7 +7,8 @@
 // tagged with the tool whose handler wrote it).
 //
 // host -> worker: load, call, cancel, auth, response (to a worker request), ping
-// worker -> host: loaded | loadError, calltool, notify, request, cancelRequest, done, authed,
+// worker -> host: loaded | loadError, calltool, notify, request, cancelRequest, done, authed
+//                 (info, denied or fail),
 //                 log, pong
 //
 // Tool semantics follow `sunpeak start` 0.20 on @modelcontextprotocol/sdk 1.29 (McpServer):
@@ -424,6 +425,15 @@ async function load(frame) {
       send({ t: 'loadError', message: `Failed to load server entry: the "server" export cannot be serialised to JSON: ${errorText(err)}` });
       return;
     }
+    // sunpeak takes any truthy object as the OAuth protected-resource config.
+    if (mod.oauth && typeof mod.oauth === 'object') {
+      try {
+        server.oauth = JSON.parse(JSON.stringify(mod.oauth));
+      } catch (err) {
+        send({ t: 'loadError', message: `Failed to load server entry: the "oauth" export cannot be serialised to JSON: ${errorText(err)}` });
+        return;
+      }
+    }
   }
   send({ t: 'loaded', tools: list, server, warnings });
 }
@@ -631,21 +641,32 @@ function settleRequest(frame) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// auth(req) from dist/server.js
+// auth(req, context) from dist/server.js
 // ---------------------------------------------------------------------------------------------
+
+// An AuthorizationFailure: `{ authorized: false, status?, error?, errorDescription?, scopes? }`.
+function isAuthorizationFailure(value) {
+  return typeof value === 'object' && value !== null && 'authorized' in value && value.authorized === false;
+}
 
 function runAuth(frame) {
   scope
     .run({ src: 'auth' }, async () => {
-      if (!authFn) return null;
+      if (!authFn) return { info: null };
       const req = frame.req ?? {};
-      const info = await authFn({ headers: req.headers ?? {}, method: req.method, url: req.url });
-      return info ? info : null;
+      // `body` is the parsed JSON of a POST, `undefined` otherwise (always present as a key).
+      const context = { body: typeof frame.body === 'string' ? JSON.parse(frame.body) : undefined };
+      const result = await authFn({ headers: req.headers ?? {}, method: req.method, url: req.url }, context);
+      if (isAuthorizationFailure(result)) {
+        const { status, error, errorDescription, scopes } = result;
+        return { denied: { status, error, errorDescription, scopes } };
+      }
+      return { info: result ? result : null };
     })
     .then(
-      (info) => {
+      (answer) => {
         try {
-          send({ t: 'authed', id: frame.id, info });
+          send({ t: 'authed', id: frame.id, ...answer });
         } catch (err) {
           send({ t: 'authed', id: frame.id, fail: `auth() returned a value that cannot be serialised to JSON: ${errorText(err)}` });
         }

@@ -10,7 +10,9 @@ use crate::catalog::{AppTool, Catalog};
 use crate::client::HostClient;
 use crate::dist::{DistResource, PackageInfo};
 use crate::identity::ServerIdentity;
-use crate::node::{AuthError, AuthRequest, LoadedApp, NodeHost, ToolCallContext, ToolCallOutcome};
+use crate::node::{
+    AuthAnswer, AuthError, AuthRequest, LoadedApp, NodeHost, ToolCallContext, ToolCallOutcome,
+};
 
 /// A JSON-RPC error to answer a request with.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,10 +114,16 @@ impl McpApp {
         self.has_auth
     }
 
-    /// Runs `auth(req)`: `Ok(Some(info))` authenticated, `Ok(None)` rejected (401), `Err`
-    /// failed (500).
+    /// Runs `auth(req, context)`: `Ok(Some(info))` authenticated, `Ok(None)` rejected (401),
+    /// `Err` failed (500).
     pub async fn authenticate(&self, req: AuthRequest) -> Result<Option<Value>, AuthError> {
         self.host.authenticate(req).await
+    }
+
+    /// Runs `auth(req, context)`: the auth info, or the rejection with the fields of the
+    /// `AuthorizationFailure` it returned; `Err` failed (500).
+    pub async fn authorize(&self, req: AuthRequest) -> Result<AuthAnswer, AuthError> {
+        self.host.authorize(req).await
     }
 
     /// `tools/call`: an unknown (or skipped) tool is an `isError` result with sunpeak's text;

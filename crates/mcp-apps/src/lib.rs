@@ -8,6 +8,8 @@
 //! - [`client`] and [`domain`] detect the connecting host and resolve per-host sandbox domains,
 //!   with the algorithms of the npm `sunpeak`;
 //! - [`identity`] builds `serverInfo` from the `server` export and `package.json`;
+//! - [`oauth`] builds RFC 9728 protected-resource metadata and RFC 6750 bearer challenges from
+//!   the `oauth` export of the server entry (or the OAuth flags), with sunpeak's URL rules;
 //! - [`routes`] answers the root page, the favicon, OAuth protected-resource metadata and 404;
 //! - `node` (Unix) runs the JavaScript tool handlers and `auth()` in supervised Node.js workers;
 //! - `app` (Unix) puts the catalog, the identity and the tool host together: the MCP operations
@@ -25,6 +27,7 @@ pub mod identity;
 mod js;
 #[cfg(unix)]
 pub mod node;
+pub mod oauth;
 pub mod routes;
 #[cfg(unix)]
 pub mod serve;

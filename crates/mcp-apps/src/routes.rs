@@ -1,80 +1,28 @@
 //! The routes `sunpeak start` serves besides `/mcp` and `/health`: the root page, the favicon,
-//! OAuth protected-resource metadata when configured, and 404 for everything else.
+//! OAuth protected-resource metadata when configured (see [`crate::oauth`]), and 404 for
+//! everything else.
 //!
 //! Texts, headers and status codes are sunpeak's (`GET /` page, `image/png` favicon with a
-//! one-day cache, `Not Found`).
+//! one-day cache, metadata cached five minutes, `Not Found`).
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Response, StatusCode, header};
-use serde_json::{Value, json};
 
 use crate::identity::FAVICON_PNG;
+use crate::oauth::OAuth;
 
 /// sunpeak's root page.
 pub const ROOT_PAGE: &str = "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"UTF-8\" />\n<link rel=\"icon\" type=\"image/png\" href=\"/favicon.png\" />\n<title>Sunpeak MCP Server</title>\n</head>\n<body><h1>Sunpeak MCP Server</h1><p>Connect via <a href=\"/mcp\">/mcp</a></p></body>\n</html>";
 
-/// The path of the RFC 9728 metadata document at the root.
-pub const PROTECTED_RESOURCE_PATH: &str = "/.well-known/oauth-protected-resource";
-
-/// OAuth 2.0 Protected Resource Metadata (RFC 9728) for the MCP endpoint.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProtectedResource {
-    /// The public URL of `/mcp` (`resource`).
-    pub resource: String,
-    /// Issuer URLs of the authorization servers (at least one).
-    pub authorization_servers: Vec<String>,
-    /// Scopes the server understands (may be empty).
-    pub scopes: Vec<String>,
-    /// Human-readable name (the server name).
-    pub resource_name: Option<String>,
-}
-
-impl ProtectedResource {
-    /// The metadata document.
-    pub fn document(&self) -> Value {
-        let mut doc = json!({
-            "resource": self.resource,
-            "authorization_servers": self.authorization_servers,
-            "bearer_methods_supported": ["header"],
-        });
-        if !self.scopes.is_empty() {
-            doc["scopes_supported"] = json!(self.scopes);
-        }
-        if let Some(name) = &self.resource_name {
-            doc["resource_name"] = json!(name);
-        }
-        doc
-    }
-
-    /// The URL of the metadata document for the MCP path (path-inserted, RFC 9728 3.1):
-    /// `https://host/mcp` gives `https://host/.well-known/oauth-protected-resource/mcp`.
-    pub fn metadata_url(&self) -> String {
-        match url::Url::parse(&self.resource) {
-            Ok(url) => {
-                let path = url.path().trim_end_matches('/');
-                let origin = url.origin().ascii_serialization();
-                format!("{origin}{PROTECTED_RESOURCE_PATH}{path}")
-            }
-            Err(_) => format!("{}{PROTECTED_RESOURCE_PATH}", self.resource),
-        }
-    }
-
-    /// The `WWW-Authenticate` value of a 401: `Bearer resource_metadata="..."` plus `scope`.
-    pub fn challenge(&self) -> String {
-        let mut value = format!("Bearer resource_metadata=\"{}\"", self.metadata_url());
-        if !self.scopes.is_empty() {
-            value.push_str(&format!(", scope=\"{}\"", self.scopes.join(" ")));
-        }
-        value
-    }
-}
-
 /// Answers a request for one of the site routes, or `None` when the path is not one of them
 /// (the caller answers with [`not_found`] then). `/mcp` and `/health` are not handled here.
+/// `host` is the request's `Host` (for the public URL when neither `--server-url` nor the
+/// config's `resource` gives it).
 pub fn site_route(
     method: &Method,
     path: &str,
-    oauth: Option<&ProtectedResource>,
+    host: Option<&str>,
+    oauth: Option<&OAuth>,
 ) -> Option<Response<Bytes>> {
     let get = method == Method::GET;
     let head = method == Method::HEAD;
@@ -105,35 +53,46 @@ pub fn site_route(
                 .insert(header::CONTENT_LENGTH, HeaderValue::from(FAVICON_PNG.len()));
             Some(resp)
         }
-        _ if get && oauth.is_some() && is_protected_resource_path(path, oauth) => {
-            let doc = oauth.map(ProtectedResource::document).unwrap_or_default();
-            Some(response(
-                StatusCode::OK,
-                &[
-                    ("content-type", "application/json"),
-                    ("cache-control", "public, max-age=3600"),
-                    ("access-control-allow-origin", "*"),
-                ],
-                Bytes::from(doc.to_string()),
-            ))
-        }
+        _ if get => oauth.and_then(|oauth| protected_resource(oauth, path, host)),
         _ => None,
     }
 }
 
-fn is_protected_resource_path(path: &str, oauth: Option<&ProtectedResource>) -> bool {
-    if path == PROTECTED_RESOURCE_PATH || path == "/.well-known/oauth-protected-resource/mcp" {
-        return true;
-    }
-    // The path-inserted form for a server URL whose path is not `/mcp` (behind a prefix).
-    oauth
-        .and_then(|o| url::Url::parse(&o.resource).ok())
-        .is_some_and(|u| {
-            path == format!(
-                "{PROTECTED_RESOURCE_PATH}{}",
-                u.path().trim_end_matches('/')
+/// The RFC 9728 document at `/.well-known/oauth-protected-resource` and at the path for the
+/// public URL (`.../oauth-protected-resource/mcp`), as sunpeak: JSON, cached 5 minutes, CORS.
+/// A config that breaks the URL rules for this request (a non-loopback `Host` without
+/// `resource` or `--server-url`) is a 500 with the reason logged; sunpeak crashes.
+fn protected_resource(oauth: &OAuth, path: &str, host: Option<&str>) -> Option<Response<Bytes>> {
+    // A path that cannot be matched (the public URL is invalid) is not a metadata path: a 404,
+    // as for any other unknown path; the root path still answers, with the reason.
+    let document = oauth.public_url(host).and_then(|url| {
+        if oauth.is_metadata_path(path, &url).unwrap_or(false) {
+            oauth.document(&url).map(Some)
+        } else {
+            Ok(None)
+        }
+    });
+    let mut resp = match document {
+        Ok(None) => return None,
+        Ok(Some(doc)) => response(
+            StatusCode::OK,
+            &[
+                ("content-type", "application/json"),
+                ("cache-control", "public, max-age=300"),
+            ],
+            Bytes::from(doc),
+        ),
+        Err(err) => {
+            tracing::error!(target: "mcp", "OAuth metadata error: {err}");
+            response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &[("content-type", "text/plain; charset=utf-8")],
+                Bytes::from_static(b"Internal Server Error"),
             )
-        })
+        }
+    };
+    mcp_transport::http::cors::apply(resp.headers_mut());
+    Some(resp)
 }
 
 /// sunpeak's 404: `Not Found`, no CORS headers.
@@ -161,7 +120,7 @@ mod tests {
 
     #[test]
     fn root_and_favicon() {
-        let root = site_route(&Method::GET, "/", None).unwrap();
+        let root = site_route(&Method::GET, "/", None, None).unwrap();
         assert_eq!(root.status(), 200);
         assert_eq!(root.headers()["content-type"], "text/html");
         assert!(
@@ -169,45 +128,62 @@ mod tests {
                 .unwrap()
                 .contains("<h1>Sunpeak MCP Server</h1>")
         );
-        assert!(site_route(&Method::POST, "/", None).is_none());
+        assert!(site_route(&Method::POST, "/", None, None).is_none());
 
-        let icon = site_route(&Method::GET, "/favicon.ico", None).unwrap();
+        let icon = site_route(&Method::GET, "/favicon.ico", None, None).unwrap();
         assert_eq!(icon.headers()["content-length"], "1061");
         assert_eq!(icon.body().len(), 1061);
-        let head = site_route(&Method::HEAD, "/favicon.png", None).unwrap();
+        let head = site_route(&Method::HEAD, "/favicon.png", None, None).unwrap();
         assert_eq!(head.headers()["content-length"], "1061");
         assert!(head.body().is_empty());
-        assert!(site_route(&Method::GET, "/favicon.svg", None).is_none());
-        assert!(site_route(&Method::HEAD, "/", None).is_none());
+        assert!(site_route(&Method::GET, "/favicon.svg", None, None).is_none());
+        assert!(site_route(&Method::HEAD, "/", None, None).is_none());
     }
 
     #[test]
     fn protected_resource_metadata() {
-        let oauth = ProtectedResource {
-            resource: "https://app.example.com/mcp".into(),
+        let config = crate::oauth::OAuthConfig {
             authorization_servers: vec!["https://auth.example.com".into()],
-            scopes: vec!["read".into(), "write".into()],
-            resource_name: Some("app".into()),
+            scopes_supported: Some(vec!["read".into(), "write".into()]),
+            ..Default::default()
         };
-        assert_eq!(
-            oauth.metadata_url(),
-            "https://app.example.com/.well-known/oauth-protected-resource/mcp"
-        );
-        assert_eq!(
-            oauth.challenge(),
-            "Bearer resource_metadata=\"https://app.example.com/.well-known/oauth-protected-resource/mcp\", scope=\"read write\""
-        );
+        let oauth = OAuth::new(config, Some("https://app.example.com/mcp".into())).unwrap();
         for path in [
             "/.well-known/oauth-protected-resource",
             "/.well-known/oauth-protected-resource/mcp",
         ] {
-            let resp = site_route(&Method::GET, path, Some(&oauth)).unwrap();
-            let doc: Value = serde_json::from_slice(resp.body()).unwrap();
-            assert_eq!(doc["resource"], "https://app.example.com/mcp");
-            assert_eq!(doc["authorization_servers"][0], "https://auth.example.com");
-            assert_eq!(doc["scopes_supported"], json!(["read", "write"]));
+            let resp = site_route(&Method::GET, path, Some("x"), Some(&oauth)).unwrap();
+            assert_eq!(resp.headers()["cache-control"], "public, max-age=300");
+            assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+            assert_eq!(
+                std::str::from_utf8(resp.body()).unwrap(),
+                r#"{"resource":"https://app.example.com/mcp","authorization_servers":["https://auth.example.com"],"scopes_supported":["read","write"],"bearer_methods_supported":["header"]}"#
+            );
         }
-        assert!(site_route(&Method::GET, "/.well-known/oauth-protected-resource", None).is_none());
+        let other = "/.well-known/oauth-protected-resource/other";
+        assert!(site_route(&Method::GET, other, None, Some(&oauth)).is_none());
+        let head = "/.well-known/oauth-protected-resource";
+        assert!(site_route(&Method::HEAD, head, None, Some(&oauth)).is_none());
+        assert!(site_route(&Method::GET, head, None, None).is_none());
+
+        // Without --server-url or resource, a non-loopback Host cannot be a resource.
+        let config = crate::oauth::OAuthConfig {
+            authorization_servers: vec!["https://auth.example.com".into()],
+            ..Default::default()
+        };
+        let oauth = OAuth::new(config, None).unwrap();
+        let resp = site_route(&Method::GET, head, Some("app.example.com"), Some(&oauth)).unwrap();
+        assert_eq!(resp.status(), 500);
+        let elsewhere = "/.well-known/oauth-protected-resource/other";
+        assert!(
+            site_route(
+                &Method::GET,
+                elsewhere,
+                Some("app.example.com"),
+                Some(&oauth)
+            )
+            .is_none()
+        );
         assert_eq!(not_found().status(), 404);
         assert_eq!(not_found().body().as_ref(), b"Not Found");
     }

@@ -7,16 +7,18 @@
 
 use std::sync::Arc;
 
+use http::{HeaderValue, StatusCode};
 use mcp_proto::{ErrorCode, Implementation, McpError, ServerCapabilities};
 use mcp_transport::{
-    AuthHook, AuthInfo, AuthRequest, BoxError, BuildError, McpServer, Params, Payload,
-    RequestContext,
+    AuthDecision, AuthDenial, AuthHook, AuthInfo, AuthRequest, BoxError, BuildError, McpServer,
+    Params, Payload, RequestContext,
 };
 use serde_json::{Value, json};
 
 use crate::app::McpApp;
 use crate::client::detect_client;
-use crate::node::{self, BoxFuture, ClientPeer, ToolCallContext, ToolCallOutcome};
+use crate::node::{self, AuthAnswer, BoxFuture, ClientPeer, ToolCallContext, ToolCallOutcome};
+use crate::oauth::{AuthFailure, OAuth, OAuthError};
 
 /// Builds the server definition for `app`.
 pub fn mcp_server(app: &Arc<McpApp>) -> Result<Arc<McpServer>, BuildError> {
@@ -83,22 +85,69 @@ pub fn mcp_server(app: &Arc<McpApp>) -> Result<Arc<McpServer>, BuildError> {
     builder.build()
 }
 
-/// The auth hook: runs `auth(req)` of `dist/server.js` for every request to `/mcp` but
-/// OPTIONS. `None` when the server entry exports no `auth`.
-pub fn auth_hook(app: &Arc<McpApp>) -> Option<JsAuth> {
-    app.has_auth().then(|| JsAuth(Arc::clone(app)))
+/// The auth hook: runs `auth(req, context)` of `dist/server.js` for every request to `/mcp` but
+/// OPTIONS (after the body of a POST is read: `context.body`). `None` when the server entry
+/// exports no `auth`. `oauth` makes the challenges of rejections.
+pub fn auth_hook(app: &Arc<McpApp>, oauth: Option<Arc<OAuth>>) -> Option<JsAuth> {
+    app.has_auth().then(|| JsAuth {
+        app: Arc::clone(app),
+        oauth,
+    })
 }
 
-/// [`AuthHook`] calling the project's JavaScript `auth(req)`: a value authenticates (it becomes
-/// `extra.authInfo`), a falsy one answers 401, a throw answers 500.
-pub struct JsAuth(Arc<McpApp>);
+/// [`AuthHook`] calling the project's JavaScript `auth(req, { body })`, as sunpeak: a truthy
+/// value authenticates (it becomes `extra.authInfo`); a falsy one answers 401, an
+/// `AuthorizationFailure` 400 (`invalid_request`), 403 (`insufficient_scope`), its `status` or
+/// 401, always with the body `Unauthorized` and the bearer challenge (`Bearer`, or with OAuth
+/// `resource_metadata`, `scope`, `error`, `error_description`); a throw answers 500.
+#[derive(Clone)]
+pub struct JsAuth {
+    app: Arc<McpApp>,
+    oauth: Option<Arc<OAuth>>,
+}
+
+impl JsAuth {
+    /// The answer to a rejection: status and challenge.
+    fn denial(&self, req: &AuthRequest, failure: Option<&Value>) -> Result<AuthDenial, OAuthError> {
+        let failure = failure.map(AuthFailure::from_value).transpose()?;
+        let status = StatusCode::from_u16(AuthFailure::status(failure.as_ref()))
+            .unwrap_or(StatusCode::UNAUTHORIZED);
+        let challenge = match &self.oauth {
+            None => HeaderValue::from_static("Bearer"),
+            Some(oauth) => {
+                let host = request_host(req);
+                let url = oauth.public_url(host.as_deref())?;
+                latin1_header(&oauth.challenge(&url, failure.as_ref())?)?
+            }
+        };
+        Ok(AuthDenial {
+            status,
+            challenge: Some(challenge),
+        })
+    }
+}
 
 impl AuthHook for JsAuth {
     fn authenticate(
         &self,
         req: AuthRequest,
     ) -> mcp_transport::BoxFuture<Result<Option<AuthInfo>, BoxError>> {
-        let app = Arc::clone(&self.0);
+        let decided = self.decide(req);
+        Box::pin(async move {
+            Ok(match decided.await? {
+                AuthDecision::Allow(info) => Some(info),
+                AuthDecision::Deny(_) => None,
+            })
+        })
+    }
+
+    /// sunpeak hands `auth()` the parsed body of a POST.
+    fn wants_body(&self) -> bool {
+        true
+    }
+
+    fn decide(&self, req: AuthRequest) -> mcp_transport::BoxFuture<Result<AuthDecision, BoxError>> {
+        let hook = self.clone();
         Box::pin(async move {
             let request = node::AuthRequest {
                 method: req.method.as_str().to_string(),
@@ -107,13 +156,43 @@ impl AuthHook for JsAuth {
                     .path_and_query()
                     .map_or_else(|| req.uri.path().to_string(), |pq| pq.as_str().to_string()),
                 headers: joined_headers(&req.headers),
+                body: req.body.clone(),
             };
-            match app.authenticate(request).await {
-                Ok(info) => Ok(info.map(AuthInfo::new)),
+            match hook.app.authorize(request).await {
+                Ok(AuthAnswer::Authorized(info)) => Ok(AuthDecision::Allow(AuthInfo::new(info))),
+                Ok(AuthAnswer::Rejected(failure)) => hook
+                    .denial(&req, failure.as_ref())
+                    .map(AuthDecision::Deny)
+                    .map_err(|e| Box::new(e) as BoxError),
                 Err(err) => Err(Box::new(err) as BoxError),
             }
         })
     }
+}
+
+/// The request's `Host` (or the authority of an HTTP/2 request).
+fn request_host(req: &AuthRequest) -> Option<String> {
+    req.headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri.authority().map(|a| a.to_string()))
+}
+
+/// A header value as Node writes a string: one byte per character up to U+00FF; anything
+/// above is refused (Node throws `Invalid character in header content`).
+fn latin1_header(value: &str) -> Result<HeaderValue, OAuthError> {
+    let bytes: Option<Vec<u8>> = value
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).ok())
+        .collect();
+    bytes
+        .and_then(|b| HeaderValue::from_bytes(&b).ok())
+        .ok_or_else(|| {
+            OAuthError::new(format!(
+                "Invalid character in header content [\"WWW-Authenticate\"]: {value}"
+            ))
+        })
 }
 
 fn rpc_error(code: i64, message: String, data: Option<Value>) -> McpError {

@@ -5,7 +5,9 @@ mod node_support;
 
 use std::time::Duration;
 
-use mcp_apps::node::{AuthError, AuthRequest, NodeHost, NodeHostError, ToolCallOutcome};
+use mcp_apps::node::{
+    AuthAnswer, AuthError, AuthRequest, NodeHost, NodeHostError, ToolCallOutcome,
+};
 use node_support::*;
 use serde_json::{Value, json};
 
@@ -549,6 +551,7 @@ async fn auth_returns_info_null_or_an_error() {
         .into_iter()
         .flatten()
         .collect(),
+        body: None,
     };
     let info = host.authenticate(request(None)).await.unwrap();
     assert_eq!(
@@ -596,6 +599,7 @@ async fn an_auth_that_never_settles_fails_the_request_after_auth_timeout() {
         headers: [("x-auth-mode".to_string(), mode.to_string())]
             .into_iter()
             .collect(),
+        body: None,
     };
     let started = std::time::Instant::now();
     match host.authenticate(request("hang")).await {
@@ -761,4 +765,63 @@ async fn calls_after_shutdown_fail_cleanly() {
         out,
         ToolCallOutcome::tool_error("Tool echo failed: no Node.js worker is available")
     );
+}
+
+#[tokio::test]
+async fn auth_gets_the_body_and_may_return_a_failure() {
+    let (host, app, _project) = start_app().await;
+    // The oauth export reaches the host as JavaScript serialised it.
+    let oauth = app
+        .server
+        .as_ref()
+        .and_then(|s| s.oauth.as_ref())
+        .map(|o| o.get().to_string());
+    assert_eq!(
+        oauth.as_deref(),
+        Some(
+            r#"{"authorizationServers":["https://auth.example.com"],"additionalMetadata":{"big":12345678901234567000,"float":1e+21}}"#
+        )
+    );
+    let request = |mode: &str, body: Option<&'static str>| AuthRequest {
+        method: if body.is_some() { "POST" } else { "GET" }.into(),
+        url: "/mcp".into(),
+        headers: vec![("x-auth-mode".to_string(), mode.to_string())],
+        body: body.map(|b| bytes::Bytes::from_static(b.as_bytes())),
+    };
+    // A body with a newline: the frame carries it as a string.
+    let with_body = host
+        .authorize(request(
+            "context",
+            Some("{\"jsonrpc\":\"2.0\",\n\"method\":\"ping\",\"id\":1}"),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        with_body,
+        AuthAnswer::Authorized(
+            json!({"token": "t", "context": {"keys": ["body"], "body": {"jsonrpc": "2.0", "method": "ping", "id": 1}}})
+        )
+    );
+    let without = host.authorize(request("context", None)).await.unwrap();
+    assert_eq!(
+        without,
+        AuthAnswer::Authorized(
+            json!({"token": "t", "context": {"keys": ["body"], "body": "undefined"}})
+        )
+    );
+    assert_eq!(
+        host.authorize(request("fail", None)).await.unwrap(),
+        AuthAnswer::Rejected(Some(
+            json!({"error": "insufficient_scope", "errorDescription": "needs write", "scopes": ["write"]})
+        ))
+    );
+    assert_eq!(
+        host.authorize(request("deny", None)).await.unwrap(),
+        AuthAnswer::Rejected(None)
+    );
+    assert_eq!(
+        host.authenticate(request("fail", None)).await.unwrap(),
+        None
+    );
+    host.shutdown().await;
 }

@@ -3,7 +3,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use http::{HeaderMap, Method, Uri};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use serde_json::Value;
 
 use crate::handler::BoxFuture;
@@ -11,7 +12,8 @@ use crate::handler::BoxFuture;
 /// A boxed error.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// What the auth hook sees of a request: method, URI and headers (the body is not read yet).
+/// What the auth hook sees of a request: method, URI, headers, and for a hook that asks for
+/// it ([`AuthHook::wants_body`]) the body of a POST.
 #[derive(Clone, Debug)]
 pub struct AuthRequest {
     /// The HTTP method.
@@ -20,6 +22,40 @@ pub struct AuthRequest {
     pub uri: Uri,
     /// The request headers.
     pub headers: Arc<HeaderMap>,
+    /// The body of a POST, when the hook wants it: already within the body limit and parsed
+    /// as JSON-RPC by the transport (so it is valid JSON). `None` for GET and DELETE, and for
+    /// hooks that do not want the body.
+    pub body: Option<Bytes>,
+}
+
+/// What an auth hook decided.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AuthDecision {
+    /// The request proceeds; handlers see this auth info.
+    Allow(AuthInfo),
+    /// The request is answered with this rejection.
+    Deny(AuthDenial),
+}
+
+/// A rejected request: its status and `WWW-Authenticate` challenge. The body is `Unauthorized`
+/// whatever the status (as the npm `sunpeak`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthDenial {
+    /// 401 by default; 400 (`invalid_request`) and 403 (`insufficient_scope`) are the other
+    /// statuses RFC 6750 uses.
+    pub status: StatusCode,
+    /// The `WWW-Authenticate` value. `None`: the transport's own, `Bearer` plus
+    /// `resource_metadata` when [`crate::TransportConfig::resource_metadata_url`] is set.
+    pub challenge: Option<HeaderValue>,
+}
+
+impl Default for AuthDenial {
+    fn default() -> Self {
+        AuthDenial {
+            status: StatusCode::UNAUTHORIZED,
+            challenge: None,
+        }
+    }
 }
 
 /// What an authenticated request carries: any JSON (e.g. the value a JavaScript `auth()`
@@ -61,13 +97,36 @@ impl AuthInfo {
 
 /// Decides whether a request may proceed.
 ///
-/// Called for every request to the MCP endpoint except `OPTIONS`, before the body is read and
-/// before the session is looked up. `Ok(Some(info))` continues and hands `info` to handlers;
-/// `Ok(None)` answers 401 with `WWW-Authenticate: Bearer` (plus `resource_metadata` when
-/// configured); `Err` answers 500 and is logged, and the server keeps running.
+/// Called for every request to the MCP endpoint except `OPTIONS`, before the session is looked
+/// up: before the body is read, or, for a hook that [wants the body](AuthHook::wants_body), on a
+/// POST right after the body was read (within the body limit), parsed and logged.
+/// `Ok(Some(info))` continues and hands `info` to handlers; `Ok(None)` answers 401 with
+/// `WWW-Authenticate: Bearer` (plus `resource_metadata` when configured); `Err` answers 500 and
+/// is logged, and the server keeps running.
+///
+/// The transport calls [`AuthHook::decide`]; a hook that needs other statuses or its own
+/// challenge (RFC 6750 `error`, `scope`) implements it instead of relying on the default.
 pub trait AuthHook: Send + Sync + 'static {
     /// Checks one request.
     fn authenticate(&self, req: AuthRequest) -> BoxFuture<Result<Option<AuthInfo>, BoxError>>;
+
+    /// Whether the hook sees the body of POST requests (then it runs after the body is read).
+    /// Default: no.
+    fn wants_body(&self) -> bool {
+        false
+    }
+
+    /// Checks one request and says how to answer a rejection. Default:
+    /// [`authenticate`](AuthHook::authenticate), with `None` as a plain 401.
+    fn decide(&self, req: AuthRequest) -> BoxFuture<Result<AuthDecision, BoxError>> {
+        let checked = self.authenticate(req);
+        Box::pin(async move {
+            Ok(match checked.await? {
+                Some(info) => AuthDecision::Allow(info),
+                None => AuthDecision::Deny(AuthDenial::default()),
+            })
+        })
+    }
 }
 
 impl<F, Fut> AuthHook for F

@@ -100,7 +100,7 @@ mod session;
 mod sse;
 mod wire;
 
-pub use auth::{AuthHook, AuthInfo, AuthRequest, BoxError};
+pub use auth::{AuthDecision, AuthDenial, AuthHook, AuthInfo, AuthRequest, BoxError};
 pub use config::{ResponseMode, TransportConfig};
 pub use context::{ClientRequestError, NotificationContext, RequestContext};
 pub use engine::Transport;

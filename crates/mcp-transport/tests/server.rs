@@ -723,3 +723,95 @@ async fn floods_of_initialize_do_not_evict_other_users_sessions() {
         assert_eq!(r.status, 200, "{who}'s session after one user's flood");
     }
 }
+
+/// A hook that wants the body: it runs on a POST after the body was read within the limit and
+/// parsed (413 and 400 come first), gets `None` for GET, and may answer 400/403 with its own
+/// challenge.
+#[tokio::test]
+async fn auth_hook_with_the_body_decides_status_and_challenge() {
+    use bytes::Bytes;
+    use mcp_transport::{AuthDecision, AuthDenial, AuthHook};
+
+    struct BodyAuth;
+    impl AuthHook for BodyAuth {
+        fn authenticate(
+            &self,
+            _req: AuthRequest,
+        ) -> mcp_transport::BoxFuture<Result<Option<AuthInfo>, BoxError>> {
+            Box::pin(async { Ok(None) })
+        }
+        fn wants_body(&self) -> bool {
+            true
+        }
+        fn decide(
+            &self,
+            req: AuthRequest,
+        ) -> mcp_transport::BoxFuture<Result<AuthDecision, BoxError>> {
+            Box::pin(async move {
+                let method = req
+                    .body
+                    .as_ref()
+                    .and_then(|b: &Bytes| serde_json::from_slice::<Value>(b).ok())
+                    .and_then(|v| v["method"].as_str().map(String::from));
+                Ok(match method.as_deref() {
+                    Some("initialize") | Some("notifications/initialized") => {
+                        AuthDecision::Allow(AuthInfo::new(json!({"clientId": "c"})))
+                    }
+                    Some("tools/call") => AuthDecision::Deny(AuthDenial {
+                        status: http::StatusCode::FORBIDDEN,
+                        challenge: Some(http::HeaderValue::from_static(
+                            "Bearer error=\"insufficient_scope\"",
+                        )),
+                    }),
+                    // GET and DELETE come without a body.
+                    None if req.method == Method::GET => AuthDecision::Deny(AuthDenial {
+                        status: http::StatusCode::BAD_REQUEST,
+                        challenge: None,
+                    }),
+                    _ => AuthDecision::Deny(AuthDenial::default()),
+                })
+            })
+        }
+    }
+    let s = start(TransportConfig::new().auth(BodyAuth).max_body_bytes(1000)).await;
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":V,"capabilities":{},"clientInfo":{"name":"x","version":"0"}}});
+    let r = post(s.addr, init).send().await;
+    assert_eq!(r.status, 200);
+    let sid = r.header("mcp-session-id").unwrap().to_owned();
+    let r = post(
+        s.addr,
+        rpc(2, "tools/call", json!({"name":"whoami","arguments":{}})),
+    )
+    .session(&sid)
+    .send()
+    .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some("Bearer error=\"insufficient_scope\"")
+    );
+    assert_eq!(r.header("content-type"), None);
+    assert_eq!(&r.body[..], b"Unauthorized");
+    let r = post(s.addr, rpc(3, "ping", json!({})))
+        .session(&sid)
+        .send()
+        .await;
+    assert_eq!(
+        (r.status, r.header("www-authenticate")),
+        (http::StatusCode::UNAUTHORIZED, Some("Bearer"))
+    );
+    let r = req(s.addr, Method::GET)
+        .session(&sid)
+        .header("accept", "text/event-stream")
+        .send()
+        .await;
+    assert_eq!(r.status, 400);
+    // The limit and the parse come before the hook.
+    let big = rpc(4, "tools/call", json!({"pad": "x".repeat(2000)}));
+    assert_eq!(post(s.addr, big).session(&sid).send().await.status, 413);
+    let r = post(s.addr, json!("not a message"))
+        .session(&sid)
+        .send()
+        .await;
+    assert_eq!(r.status, 400);
+}

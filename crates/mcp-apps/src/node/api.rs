@@ -94,6 +94,9 @@ pub struct LoadedTool {
 pub struct ServerEntry {
     /// Whether it exports an `auth` function.
     pub has_auth: bool,
+    /// Its `oauth` export (`OAuthProtectedResourceConfig`) as JSON text, when it is an object
+    /// (read it with [`crate::oauth::OAuthConfig::from_export`]).
+    pub oauth: Option<Box<RawValue>>,
     /// Its `server` export (name, version, title, description, websiteUrl, icons,
     /// instructions), when truthy.
     pub config: Option<Value>,
@@ -186,7 +189,8 @@ impl ToolCallOutcome {
     }
 }
 
-/// The HTTP request `auth(req)` sees (as Node's `IncomingMessage`: `headers`, `method`, `url`).
+/// The HTTP request `auth(req, context)` sees (as Node's `IncomingMessage`: `headers`,
+/// `method`, `url`) and its context's `body`.
 #[derive(Debug, Clone, Default)]
 pub struct AuthRequest {
     /// `GET`, `POST`, ...
@@ -195,4 +199,17 @@ pub struct AuthRequest {
     pub url: String,
     /// Lower-case names; repeated headers joined by `", "`.
     pub headers: Vec<(String, String)>,
+    /// The JSON text of a POST body; `auth()` gets it parsed as `context.body` (`undefined`
+    /// when `None`, as for GET and DELETE).
+    pub body: Option<bytes::Bytes>,
+}
+
+/// What `auth(req, context)` answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthAnswer {
+    /// A truthy value that is not a failure: the request's auth info.
+    Authorized(Value),
+    /// A falsy value (`None`), or an `AuthorizationFailure` (`{ authorized: false, ... }`):
+    /// its `status`, `error`, `errorDescription` and `scopes` fields.
+    Rejected(Option<Value>),
 }

@@ -25,6 +25,9 @@ pub(crate) struct Inbound {
     /// `authed`: the AuthInfo (`null` for a rejection).
     #[serde(default)]
     pub info: Option<Value>,
+    /// `authed`: the fields of an `AuthorizationFailure` auth() returned.
+    #[serde(default)]
+    pub denied: Option<Value>,
     /// `authed`: auth() threw.
     #[serde(default)]
     pub fail: Option<String>,
@@ -107,6 +110,8 @@ pub(crate) struct ServerFrame {
     pub has_auth: bool,
     #[serde(default)]
     pub config: Option<Value>,
+    #[serde(default)]
+    pub oauth: Option<Box<RawValue>>,
 }
 
 /// A tool file to import.
@@ -190,7 +195,8 @@ pub(crate) fn cancel(id: u64, why: &'static str) -> Vec<u8> {
     })
 }
 
-/// `auth`: run `auth(req)`.
+/// `auth`: run `auth(req, { body })`. The body goes as a string (frames are one line each; the
+/// body may hold newlines) and the worker parses it.
 pub(crate) fn auth(id: u64, req: &AuthRequest) -> Vec<u8> {
     #[derive(Serialize)]
     struct Req<'a> {
@@ -203,6 +209,8 @@ pub(crate) fn auth(id: u64, req: &AuthRequest) -> Vec<u8> {
         t: &'static str,
         id: u64,
         req: Req<'a>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        body: Option<&'a str>,
     }
     encode(&Auth {
         t: "auth",
@@ -212,6 +220,10 @@ pub(crate) fn auth(id: u64, req: &AuthRequest) -> Vec<u8> {
             url: &req.url,
             headers: Headers(&req.headers),
         },
+        body: req
+            .body
+            .as_deref()
+            .and_then(|b| std::str::from_utf8(b).ok()),
     })
 }
 

@@ -45,8 +45,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub use api::{
-    AuthRequest, BoxFuture, ClientPeer, LoadedApp, LoadedTool, NodeHostConfig, ServerEntry,
-    ToolCallContext, ToolCallOutcome,
+    AuthAnswer, AuthRequest, BoxFuture, ClientPeer, LoadedApp, LoadedTool, NodeHostConfig,
+    ServerEntry, ToolCallContext, ToolCallOutcome,
 };
 pub use discover::{MIN_NODE_MAJOR, NodeBinary, find_node};
 pub use error::{AuthError, NodeHostError};
@@ -250,9 +250,20 @@ impl NodeHost {
         }
     }
 
-    /// Runs `auth(req)` from `dist/server.js`. `Ok(None)`: it returned a falsy value (answer
-    /// 401). `Err`: it threw, or could not run; answer 500 and keep serving.
+    /// Runs `auth(req, context)` from `dist/server.js`. `Ok(None)`: it returned a falsy value or
+    /// an `AuthorizationFailure` (answer 401). `Err`: it threw, or could not run; answer 500 and
+    /// keep serving. [`NodeHost::authorize`] tells the failure's details.
     pub async fn authenticate(&self, req: AuthRequest) -> Result<Option<Value>, AuthError> {
+        Ok(match self.authorize(req).await? {
+            AuthAnswer::Authorized(info) => Some(info),
+            AuthAnswer::Rejected(_) => None,
+        })
+    }
+
+    /// Runs `auth(req, context)` from `dist/server.js`: its auth info, or its rejection (with
+    /// the `AuthorizationFailure` fields, if it returned one). `Err`: it threw, or could not
+    /// run; answer 500 and keep serving.
+    pub async fn authorize(&self, req: AuthRequest) -> Result<AuthAnswer, AuthError> {
         let inner = &self.inner;
         let pool = match &inner.pool {
             Some(pool) if inner.has_auth => pool,
@@ -288,7 +299,9 @@ impl NodeHost {
             )));
         };
         match answer {
-            Ok(AuthReply::Info(info)) => Ok(info),
+            Ok(AuthReply::Info(Some(info))) => Ok(AuthAnswer::Authorized(info)),
+            Ok(AuthReply::Info(None)) => Ok(AuthAnswer::Rejected(None)),
+            Ok(AuthReply::Denied(failure)) => Ok(AuthAnswer::Rejected(Some(failure))),
             Ok(AuthReply::Threw(text)) => Err(AuthError::Threw(text)),
             Ok(AuthReply::Lost(why)) => Err(AuthError::Failed(why)),
             Err(_) => Err(AuthError::Failed(
@@ -416,6 +429,7 @@ fn loaded_app(frame: &mut frames::Inbound) -> LoadedApp {
             .collect(),
         server: frame.server.take().map(|s| ServerEntry {
             has_auth: s.has_auth,
+            oauth: s.oauth,
             config: s.config,
         }),
         warnings: frame.warnings.take().unwrap_or_default(),

@@ -22,6 +22,7 @@ pub(crate) enum CallReply {
 /// What an `auth()` waiting on a worker gets back.
 pub(crate) enum AuthReply {
     Info(Option<Value>),
+    Denied(Value),
     Threw(String),
     Lost(String),
 }
@@ -283,9 +284,10 @@ impl Worker {
         let Some(Pending::Auth { reply }) = self.state().pending.remove(&id) else {
             return;
         };
-        let answer = match frame.fail {
-            Some(text) => AuthReply::Threw(text),
-            None => AuthReply::Info(frame.info),
+        let answer = match (frame.fail, frame.denied) {
+            (Some(text), _) => AuthReply::Threw(text),
+            (None, Some(failure)) => AuthReply::Denied(failure),
+            (None, None) => AuthReply::Info(frame.info),
         };
         let _ = reply.send(answer);
     }

@@ -1,5 +1,7 @@
 //! The MCP endpoint: one function from an HTTP request to a response. Checks run in this
 //! order: Host, Origin, OPTIONS preflight, auth, method; CORS headers go on every response.
+//! An auth hook that wants the body ([`crate::AuthHook::wants_body`]) runs on a POST in `post`
+//! instead, once the body is read within the limit, parsed and logged (as the npm `sunpeak`).
 
 mod delete;
 mod get;
@@ -17,7 +19,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use mcp_proto::ProtocolVersion;
 
-use crate::auth::{AuthInfo, AuthRequest, BoxError};
+use crate::auth::{AuthDecision, AuthInfo, AuthRequest, BoxError};
 use crate::engine::Engine;
 use crate::http::body::McpBody;
 use crate::http::origin::{HostCheck, check_host, origin_allowed};
@@ -87,38 +89,15 @@ where
     }
 
     let headers = Arc::new(std::mem::take(&mut parts.headers));
-    let auth: Option<AuthInfo> = match &config.auth {
-        None => None,
-        Some(hook) => {
-            let req = AuthRequest {
-                method: parts.method.clone(),
-                uri: parts.uri.clone(),
-                headers: Arc::clone(&headers),
-            };
-            match AssertUnwindSafe(hook.authenticate(req))
-                .catch_unwind()
-                .await
-            {
-                Ok(Ok(Some(info))) => Some(info),
-                Ok(Ok(None)) => {
-                    return errors::unauthorized(config.resource_metadata_url.as_deref());
-                }
-                Ok(Err(e)) => {
-                    tracing::error!(target: logging::TARGET, error = %e, "Auth error");
-                    return errors::text(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Internal Server Error",
-                    );
-                }
-                Err(_) => {
-                    tracing::error!(target: logging::TARGET, error = "auth hook panicked", "Auth error");
-                    return errors::text(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Internal Server Error",
-                    );
-                }
+    // A hook that wants the body of a POST runs in `post` once the body is read.
+    let auth = match &config.auth {
+        Some(hook) if !(parts.method == Method::POST && hook.wants_body()) => {
+            match authenticate(engine, &parts.method, &parts.uri, &headers, None).await {
+                Ok(auth) => auth,
+                Err(r) => return r,
             }
         }
+        _ => None,
     };
 
     let req = Incoming {
@@ -131,6 +110,72 @@ where
         Method::GET if !config.stateless => get::handle(engine, req).await,
         Method::DELETE if !config.stateless => delete::handle(engine, req).await,
         _ => errors::method_not_allowed(config.stateless),
+    }
+}
+
+/// Runs the auth hook (if any): the auth info to go on with, or the response to answer with
+/// (the hook's rejection, or 500 when it failed or panicked).
+#[allow(clippy::result_large_err)]
+pub(crate) async fn authenticate(
+    engine: &Engine,
+    method: &Method,
+    uri: &http::Uri,
+    headers: &Arc<http::HeaderMap>,
+    body: Option<bytes::Bytes>,
+) -> Result<Option<AuthInfo>, Response<McpBody>> {
+    let config = &engine.config;
+    let Some(hook) = &config.auth else {
+        return Ok(None);
+    };
+    let req = AuthRequest {
+        method: method.clone(),
+        uri: uri.clone(),
+        headers: Arc::clone(headers),
+        body,
+    };
+    match AssertUnwindSafe(hook.decide(req)).catch_unwind().await {
+        Ok(Ok(AuthDecision::Allow(info))) => Ok(Some(info)),
+        Ok(Ok(AuthDecision::Deny(denial))) => Err(errors::denied(
+            denial,
+            config.resource_metadata_url.as_deref(),
+        )),
+        Ok(Err(e)) => {
+            tracing::error!(target: logging::TARGET, error = %e, "Auth error");
+            Err(errors::text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+            ))
+        }
+        Err(_) => {
+            tracing::error!(target: logging::TARGET, error = "auth hook panicked", "Auth error");
+            Err(errors::text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+            ))
+        }
+    }
+}
+
+/// For a POST whose body was read: runs a hook that wants the body now; otherwise keeps what
+/// the hook decided before the body was read.
+#[allow(clippy::result_large_err)]
+pub(crate) async fn authenticate_post(
+    engine: &Engine,
+    req: &Incoming,
+    body: &bytes::Bytes,
+) -> Result<Option<AuthInfo>, Response<McpBody>> {
+    match &engine.config.auth {
+        Some(hook) if hook.wants_body() => {
+            authenticate(
+                engine,
+                &Method::POST,
+                &req.uri,
+                &req.headers,
+                Some(body.clone()),
+            )
+            .await
+        }
+        _ => Ok(req.auth.clone()),
     }
 }
 

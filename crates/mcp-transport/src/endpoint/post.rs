@@ -55,7 +55,7 @@ where
     B::Error: Into<BoxError>,
 {
     let cfg = &engine.config;
-    let messages = read(engine, &req, body).await?;
+    let (bytes, messages) = read(engine, &req, body).await?;
     log_incoming(engine, &req, &messages, sid);
 
     let is_init = messages
@@ -65,10 +65,13 @@ where
     if is_init && messages.is_batch() {
         return Err(Rejection::InitializeInBatch);
     }
+    let auth = super::authenticate_post(engine, &req, &bytes)
+        .await
+        .map_err(Rejection::Auth)?;
     let http = Arc::new(HttpInfo {
         headers: req.headers,
         uri: req.uri,
-        auth: req.auth,
+        auth,
     });
 
     if cfg.stateless {
@@ -115,8 +118,13 @@ where
     Ok(with_session(resp, Some(&id)))
 }
 
-/// Checks `Accept` and `Content-Type`, reads the body within the limits and parses it.
-async fn read<B>(engine: &Engine, req: &Incoming, body: B) -> Result<Messages, Rejection>
+/// Checks `Accept` and `Content-Type`, reads the body within the limits and parses it (the
+/// bytes are kept for an auth hook that wants them).
+async fn read<B>(
+    engine: &Engine,
+    req: &Incoming,
+    body: B,
+) -> Result<(bytes::Bytes, Messages), Rejection>
 where
     B: Body + Send + 'static,
     B::Data: Send,
@@ -138,10 +146,11 @@ where
             ReadError::Stalled => Rejection::BodyStalled,
             ReadError::Io(e) => Rejection::BodyUnreadable(e.to_string()),
         })?;
-    parse_body(&bytes).map_err(|e| Rejection::BadJson {
+    let messages = parse_body(&bytes).map_err(|e| Rejection::BadJson {
         error: e.to_error(),
         log: matches!(e, ParseError::Invalid(_)),
-    })
+    })?;
+    Ok((bytes, messages))
 }
 
 /// sunpeak's `← <method>` line for a single message (and the headers, when asked).

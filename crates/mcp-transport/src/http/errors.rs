@@ -6,6 +6,7 @@ use http::header::{ALLOW, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use http::{Response, StatusCode};
 use mcp_proto::{ErrorCode, McpError};
 
+use crate::auth::AuthDenial;
 use crate::http::body::McpBody;
 
 /// `application/json`.
@@ -101,18 +102,19 @@ pub(crate) fn unknown_session() -> Response<McpBody> {
     server_error(StatusCode::NOT_FOUND, "Not Found: Unknown session")
 }
 
-/// 401 with the Bearer challenge.
-pub(crate) fn unauthorized(resource_metadata: Option<&str>) -> Response<McpBody> {
-    let mut r = text(StatusCode::UNAUTHORIZED, "Unauthorized");
-    let challenge = match resource_metadata {
-        Some(url) => format!("Bearer resource_metadata=\"{}\"", url.replace('"', "%22")),
-        None => "Bearer".to_string(),
-    };
-    if let Ok(v) = HeaderValue::from_str(&challenge) {
-        r.headers_mut().insert(WWW_AUTHENTICATE, v);
-    } else {
-        r.headers_mut()
-            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
+/// An auth rejection: its status, its challenge (or `Bearer` plus `resource_metadata` when
+/// configured), and the body `Unauthorized` without a content type, as the npm `sunpeak`.
+pub(crate) fn denied(denial: AuthDenial, resource_metadata: Option<&str>) -> Response<McpBody> {
+    let mut r = Response::new(McpBody::full(Bytes::from_static(b"Unauthorized")));
+    *r.status_mut() = denial.status;
+    let challenge = denial.challenge.unwrap_or_else(|| {
+        resource_metadata
+            .and_then(|url| {
+                let value = format!("Bearer resource_metadata=\"{}\"", url.replace('"', "%22"));
+                HeaderValue::from_str(&value).ok()
+            })
+            .unwrap_or_else(|| HeaderValue::from_static("Bearer"))
+    });
+    r.headers_mut().insert(WWW_AUTHENTICATE, challenge);
     r
 }
