@@ -25,7 +25,8 @@ use crate::payload::{Payload, Repr};
 /// Histogram: seconds from receiving an MCP request until its result or error is ready
 /// (OpenTelemetry `mcp.server.operation.duration`). Labels: `mcp_method_name`;
 /// `gen_ai_tool_name` on `tools/call` of a defined tool; `error_type` when it failed
-/// (the JSON-RPC error code, `tool_error` for an `isError` result, `cancelled`).
+/// (the JSON-RPC error code, `tool_error` for an `isError` result, `cancelled`). A request
+/// whose future is dropped (its client disconnected before a JSON reply) is not recorded.
 pub const OPERATION_DURATION: &str = "mcp_server_operation_duration_seconds";
 /// Histogram: seconds from receiving an HTTP request until its response head is ready
 /// (OpenTelemetry `http.server.request.duration`; the streaming of an SSE body is not

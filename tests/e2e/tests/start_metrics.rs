@@ -260,8 +260,11 @@ fn exposition_after_known_traffic() -> Result<()> {
         "{text}"
     );
     ensure!(
-        text.contains("# TYPE sunpeak_node_worker_restarts_total counter")
-            || !text.contains("sunpeak_node_worker_restarts_total"),
+        value(&s, "sunpeak_node_worker_restarts_total", &[]) == Some(0.0),
+        "restarts before any: {text}"
+    );
+    ensure!(
+        text.contains("# TYPE sunpeak_node_worker_restarts_total counter"),
         "{text}"
     );
 

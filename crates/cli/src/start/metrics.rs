@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 
 /// Gauge: live MCP sessions (sampled at scrape time).
 pub const SESSIONS_ACTIVE: &str = "sunpeak_sessions_active";
-/// Gauge: MCP requests being handled (sampled at scrape time).
+/// Gauge: POSTs to the MCP endpoint whose requests are being handled (sampled at scrape time).
 pub const REQUESTS_IN_FLIGHT: &str = "sunpeak_mcp_requests_in_flight";
 /// Gauge: Node.js tool workers running (sampled at scrape time).
 pub const NODE_WORKERS: &str = "sunpeak_node_workers";
@@ -49,6 +49,8 @@ pub fn install(transport: Transport, app: Arc<McpApp>) -> Result<Arc<Metrics>> {
         .context("cannot install the metrics recorder")?;
     describe();
     metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    // Present from the start, so that `increase()` sees the first restart.
+    metrics::counter!(mcp_apps::node::WORKER_RESTARTS).absolute(0);
     // Histogram samples wait in lock-free buffers until upkeep folds them into the buckets; a
     // scrape does it too, this keeps them bounded when nobody scrapes.
     let upkeep = handle.clone();
@@ -90,7 +92,10 @@ fn describe() {
         "Time a call waited for a Node.js worker because none was up"
     );
     metrics::describe_gauge!(SESSIONS_ACTIVE, "Live MCP sessions");
-    metrics::describe_gauge!(REQUESTS_IN_FLIGHT, "MCP requests being handled");
+    metrics::describe_gauge!(
+        REQUESTS_IN_FLIGHT,
+        "POSTs to the MCP endpoint whose requests are being handled"
+    );
     metrics::describe_gauge!(NODE_WORKERS, "Node.js tool workers running");
     metrics::describe_gauge!(
         NODE_CALLS_IN_FLIGHT,
