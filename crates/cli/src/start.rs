@@ -29,9 +29,11 @@ use crate::logging::{self, Format};
 use crate::{console, console_warn};
 
 mod args;
+mod metrics;
 mod units;
 
 pub use args::StartArgs;
+use args::Switch;
 
 /// Runs `sunpeak start` in the current directory. Errors are logged (as JSON lines with
 /// `--json-logs`) and turned into exit code 1 here, so that every line has the chosen format.
@@ -123,6 +125,12 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
     }
     let server = serve::mcp_server(&app).context("cannot register the tools and resources")?;
     let transport = Transport::new(server, config);
+    let metrics = match args.metrics {
+        Switch::On => Some(metrics::install(transport.clone(), Arc::clone(&app))?),
+        Switch::Off => None,
+    };
+    // `/metrics` on the main port unless it has a port of its own.
+    let metrics_route = metrics.clone().filter(|_| args.metrics_port.is_none());
 
     let ready = Arc::clone(&app);
     let http = HttpServer::new(transport)
@@ -135,7 +143,13 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
         })
         .fallback(move |req| {
             let oauth = oauth.clone();
+            let scraped = metrics_route
+                .as_ref()
+                .and_then(|m| m.route(req.method(), req.uri().path()));
             async move {
+                if let Some(resp) = scraped {
+                    return resp;
+                }
                 let host = req
                     .headers()
                     .get(http::header::HOST)
@@ -157,6 +171,17 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
         other => other.into(),
     })?;
     let port = bound.local_addr().port();
+    let metrics_alone = match (&metrics, args.metrics_port) {
+        (Some(m), Some(metrics_port)) => {
+            let listener = metrics::bind(resolve(&args.host, metrics_port).await?).await?;
+            let metrics_port = listener.local_addr()?.port();
+            Some((
+                tokio::spawn(metrics::serve_alone(listener, Arc::clone(m))),
+                metrics_port,
+            ))
+        }
+        _ => None,
+    };
     let identity = app.identity();
     console!("");
     console!(
@@ -174,8 +199,15 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
     tracing::info!(target: "mcp", "Server listening on http://{shown}:{port}");
     tracing::info!(target: "mcp", "MCP endpoint: http://{shown}:{port}/mcp");
     tracing::info!(target: "mcp", "Health check: http://{shown}:{port}/health");
+    if metrics.is_some() {
+        let metrics_port = metrics_alone.as_ref().map_or(port, |(_, p)| *p);
+        tracing::info!(target: "mcp", "Metrics: http://{shown}:{metrics_port}/metrics");
+    }
 
     let outcome = bound.serve().await;
+    if let Some((task, _)) = metrics_alone {
+        task.abort();
+    }
     app.shutdown().await;
     Ok(match outcome {
         ShutdownOutcome::Graceful => ExitCode::SUCCESS,

@@ -182,6 +182,16 @@ impl McpApp {
         self.host.is_ready()
     }
 
+    /// Node.js workers running now.
+    pub fn worker_count(&self) -> usize {
+        self.host.worker_count()
+    }
+
+    /// Tool calls and `auth()` runs in flight on the Node.js workers now.
+    pub fn calls_in_flight(&self) -> usize {
+        self.host.calls_in_flight()
+    }
+
     /// Stops the Node.js workers. Drain requests first.
     pub async fn shutdown(&self) {
         self.host.shutdown().await;

@@ -61,10 +61,15 @@ fn slot(client: Option<HostClient>) -> usize {
     }
 }
 
+/// Counter: `resources/read` answers with a listed resource, by `mcp_resource_uri`.
+pub const RESOURCE_READS: &str = "sunpeak_resource_reads_total";
+
 /// One listed resource and its pre-serialized read results.
 #[derive(Debug)]
 struct CatalogResource {
     name: String,
+    /// The URI as listed, shared so that a metric label costs no allocation.
+    uri: std::sync::Arc<str>,
     /// The read result, whole when every host gets the same one (the usual case without
     /// `--server-url`), else the shared parts of the per-host results.
     read: ReadResult,
@@ -209,6 +214,11 @@ impl Catalog {
         self.resources.iter().map(|r| r.name.as_str())
     }
 
+    /// Names of the registered tools (in no particular order).
+    pub fn tool_names(&self) -> impl Iterator<Item = &str> {
+        self.tools.keys().map(String::as_str)
+    }
+
     /// Whether `name` is a registered tool (a tool skipped for a missing resource is not).
     pub fn has_tool(&self, name: &str) -> bool {
         self.tools.contains_key(name)
@@ -225,7 +235,11 @@ impl Catalog {
             Some(index) => *index,
             None => *self.by_uri.get(&normalize_uri(uri))?,
         };
-        Some(match &self.resources[index].read {
+        let resource = &self.resources[index];
+        // Labelled with the URI as listed (not as asked for), so only listed URIs are labels.
+        metrics::counter!(RESOURCE_READS, "mcp_resource_uri" => std::sync::Arc::clone(&resource.uri))
+            .increment(1);
+        Some(match &resource.read {
             ReadResult::Whole(whole) => Payload::from(whole.clone()),
             ReadResult::PerHost {
                 prefix,
@@ -265,6 +279,7 @@ impl CatalogResource {
         };
         CatalogResource {
             name: res.name.clone(),
+            uri: std::sync::Arc::from(res.uri.as_str()),
             read,
         }
     }

@@ -34,7 +34,8 @@ pub fn mcp_server(app: &Arc<McpApp>) -> Result<Arc<McpServer>, BuildError> {
 
     let mut builder = McpServer::builder()
         .server_info(info)
-        .capabilities(capabilities);
+        .capabilities(capabilities)
+        .metric_tool_names(app.catalog().tool_names());
     if let Some(instructions) = &identity.instructions {
         builder = builder.instructions(match instructions {
             Value::String(s) => s.clone(),

@@ -89,6 +89,7 @@ mod gzip;
 pub mod handler;
 pub mod http;
 pub mod logging;
+pub mod metrics;
 mod payload;
 mod pending;
 mod registry;

@@ -25,6 +25,7 @@ use crate::http::body::McpBody;
 use crate::http::cors;
 use crate::http::write_deadline::WriteDeadline;
 use crate::logging::TARGET;
+use crate::metrics::HttpTimer;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -273,7 +274,12 @@ impl BoundServer {
                     let svc = hyper::service::service_fn(move |req| {
                         seen.store(true, Ordering::Relaxed);
                         let state = Arc::clone(&state);
-                        async move { Ok::<_, Infallible>(state.route(req).await) }
+                        let timer = HttpTimer::start(req.method(), req.uri().path(), state.transport.config().get_endpoint_path());
+                        async move {
+                            let resp = state.route(req).await;
+                            timer.finish(resp.status());
+                            Ok::<_, Infallible>(resp)
+                        }
                     });
                     let conn = builder.serve_connection_with_upgrades(TokioIo::new(WriteDeadline::new(stream, self.write_timeout)), svc).into_owned();
                     let conn = graceful.watch(conn);

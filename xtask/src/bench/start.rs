@@ -65,6 +65,12 @@ pub struct Args {
     /// Where the template copies, logs and results go [default: target/bench-start].
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
+    /// Extra flags for our `sunpeak start` (repeat it, e.g. `--ours-arg=--metrics --ours-arg=off`).
+    #[arg(long = "ours-arg", allow_hyphen_values = true)]
+    pub ours_args: Vec<String>,
+    /// Measure only our server (no npm sunpeak; no ratios in the table).
+    #[arg(long)]
+    pub ours_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +90,8 @@ impl Side {
 
 struct Setup {
     bin: PathBuf,
+    ours_args: Vec<String>,
+    ours_only: bool,
     ours_dir: PathBuf,
     sunpeak_dir: PathBuf,
     work: PathBuf,
@@ -136,7 +144,9 @@ fn spawn(
     let mut cmd = match side {
         Side::Ours => {
             let mut cmd = Command::new(&setup.bin);
-            cmd.current_dir(&setup.ours_dir).arg("start");
+            cmd.current_dir(&setup.ours_dir)
+                .arg("start")
+                .args(&setup.ours_args);
             cmd
         }
         Side::Sunpeak => {
@@ -213,7 +223,7 @@ pub fn run(args: Args) -> Result<()> {
     // Start to healthy.
     let mut startup: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
     for i in 0..args.starts {
-        for side in order(i) {
+        for side in order(&setup, i) {
             let (mut server, started) = spawn(&setup, side, false, false, "startup")?;
             let took = wait_healthy(&mut server, started)?;
             startup[side as usize].push(took);
@@ -230,7 +240,7 @@ pub fn run(args: Args) -> Result<()> {
 
     // Idle RSS and RSS after N sessions (stateful).
     let mut memory = Vec::new();
-    for side in [Side::Ours, Side::Sunpeak] {
+    for side in order(&setup, 0) {
         let server = start(&setup, side, false, false, "memory")?;
         std::thread::sleep(Duration::from_secs(2));
         let idle = rss::process_kib(server.pid()).unwrap_or(0);
@@ -265,7 +275,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     for &(mode, stateless, redis) in &modes {
         for round in 0..args.rounds {
-            for side in order(round) {
+            for side in order(&setup, round) {
                 let mut server = start(&setup, side, stateless, redis, mode)?;
                 for scenario in &scenarios {
                     if !args.only.is_empty() && !args.only.iter().any(|o| o == scenario.name) {
@@ -283,9 +293,19 @@ pub fn run(args: Args) -> Result<()> {
                             server =
                                 start(&setup, side, stateless, redis, &format!("{mode}-restart"))?;
                         }
+                        let cpu_before = rss::cpu_seconds(server.pid());
                         let result = (scenario.make)(server.addr, stateless).and_then(|factory| {
                             load::run(server.addr, concurrency, warmup, duration, factory)
                         });
+                        // Server-process CPU per request, warm-up included on both sides of the
+                        // division (assumed at the measured rate): steadier than req/s on a
+                        // machine shared with other work.
+                        let cpu_us = match (cpu_before, rss::cpu_seconds(server.pid()), &result) {
+                            (Some(a), Some(b), Ok(r)) if r.rps > 0.0 => {
+                                (b - a) * 1e6 / (r.rps * (duration + warmup).as_secs_f64())
+                            }
+                            _ => f64::NAN,
+                        };
                         let result = match result {
                             Ok(result) => result,
                             Err(err) => {
@@ -306,7 +326,7 @@ pub fn run(args: Args) -> Result<()> {
                             }
                         };
                         println!(
-                            "{:8} {:10} {:28} c={:<3} {:>9.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms  errors {}",
+                            "{:8} {:10} {:28} c={:<3} {:>9.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms  errors {}  server CPU {:.1} us/req",
                             side.name(),
                             mode,
                             scenario.name,
@@ -314,7 +334,8 @@ pub fn run(args: Args) -> Result<()> {
                             result.rps,
                             ms(result.p50),
                             ms(result.p99),
-                            result.errors
+                            result.errors,
+                            cpu_us
                         );
                         rows.push((scenario.name, mode, concurrency, side, result));
                     }
@@ -347,9 +368,16 @@ pub fn run(args: Args) -> Result<()> {
                     matching.sort_by(|a, b| a.rps.total_cmp(&b.rps));
                     matching.get(matching.len() / 2).copied()
                 };
-                let (Some(o), Some(s)) = (pick(Side::Ours), pick(Side::Sunpeak)) else {
+                let Some(o) = pick(Side::Ours) else {
                     continue;
                 };
+                // `--ours-only`: the npm columns stay empty.
+                let s = pick(Side::Sunpeak).unwrap_or(LoadResult {
+                    rps: 0.0,
+                    p50: Duration::ZERO,
+                    p99: Duration::ZERO,
+                    errors: u64::MAX,
+                });
                 let cell = |r: &LoadResult| {
                     if r.errors == u64::MAX {
                         ("failed".to_string(), "-".to_string())
@@ -360,7 +388,12 @@ pub fn run(args: Args) -> Result<()> {
                         )
                     }
                 };
-                let ((o_rps, o_lat), (s_rps, s_lat)) = (cell(&o), cell(&s));
+                let (o_rps, o_lat) = cell(&o);
+                let (s_rps, s_lat) = if setup.ours_only {
+                    ("-".to_string(), "-".to_string())
+                } else {
+                    cell(&s)
+                };
                 let ratio = if o.rps > 0.0 && s.rps > 0.0 {
                     format!("{:.1}x", o.rps / s.rps)
                 } else {
@@ -441,11 +474,13 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-fn order(i: usize) -> [Side; 2] {
-    if i.is_multiple_of(2) {
-        [Side::Ours, Side::Sunpeak]
+fn order(setup: &Setup, i: usize) -> Vec<Side> {
+    if setup.ours_only {
+        vec![Side::Ours]
+    } else if i.is_multiple_of(2) {
+        vec![Side::Ours, Side::Sunpeak]
     } else {
-        [Side::Sunpeak, Side::Ours]
+        vec![Side::Sunpeak, Side::Ours]
     }
 }
 
@@ -675,6 +710,8 @@ fn prepare(args: &Args) -> Result<Setup> {
     }
     Ok(Setup {
         bin,
+        ours_args: args.ours_args.clone(),
+        ours_only: args.ours_only,
         ours_dir,
         sunpeak_dir,
         work,

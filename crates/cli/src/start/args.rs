@@ -75,6 +75,23 @@ pub struct StartArgs {
     /// `rediss://` with TLS) shared by several instances.
     #[arg(long, env = "SUNPEAK_SESSION_STORE")]
     pub session_store: Option<String>,
+
+    /// Prometheus metrics at `GET /metrics` (`on` or `off`).
+    #[arg(long, env = "SUNPEAK_METRICS", value_enum, default_value = "on")]
+    pub metrics: Switch,
+
+    /// Serve `/metrics` on this port (same --host) instead of the main port.
+    #[arg(long, env = "SUNPEAK_METRICS_PORT")]
+    pub metrics_port: Option<u16>,
+}
+
+/// `on` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
 }
 
 fn parse_server_url(text: &str) -> Result<String, String> {
@@ -156,6 +173,16 @@ mod tests {
         assert!(parse(&["--session-idle-timeout", "soon"]).is_err());
         assert!(parse(&["--unknown-flag"]).is_err());
         assert!(parse(&["--authorization-server", "auth.example.com"]).is_err());
+        assert!(parse(&["--metrics", "maybe"]).is_err());
+        assert!(parse(&["--metrics-port", "70000"]).is_err());
+    }
+
+    #[test]
+    fn metrics_flags() {
+        let a = parse(&["--metrics=off"]).unwrap();
+        assert_eq!(a.metrics, Switch::Off);
+        let a = parse(&["--metrics-port", "9464"]).unwrap();
+        assert_eq!(a.metrics_port, Some(9464));
     }
 
     #[test]

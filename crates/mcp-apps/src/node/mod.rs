@@ -50,6 +50,7 @@ pub use api::{
 };
 pub use discover::{MIN_NODE_MAJOR, NodeBinary, find_node};
 pub use error::{AuthError, NodeHostError};
+pub use pool::{WORKER_RESTARTS, WORKER_WAIT};
 
 use error::texts;
 use frames::ToolFile;
@@ -308,6 +309,16 @@ impl NodeHost {
                 "the worker process went away".to_string(),
             )),
         }
+    }
+
+    /// Workers running now (0 when `dist/` needs none).
+    pub fn worker_count(&self) -> usize {
+        self.inner.pool.as_ref().map_or(0, |pool| pool.live_count())
+    }
+
+    /// Tool calls and `auth()` runs in flight on the workers now.
+    pub fn calls_in_flight(&self) -> usize {
+        self.inner.pool.as_ref().map_or(0, |pool| pool.in_flight())
     }
 
     /// False while no worker is up (answer `/health` with 503). True when `dist/` needs none.

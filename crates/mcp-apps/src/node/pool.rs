@@ -14,6 +14,11 @@ use super::error::texts::human_duration;
 use super::process::{self, SpawnEnv, Spawned, Timing};
 use super::worker::Worker;
 
+/// Counter: workers replaced after they exited, crashed or stopped answering.
+pub const WORKER_RESTARTS: &str = "sunpeak_node_worker_restarts_total";
+/// Histogram: seconds a call or `auth()` run waited for a worker because none was up.
+pub const WORKER_WAIT: &str = "sunpeak_node_worker_wait_seconds";
+
 /// A worker that stayed up this long had a clean run: its replacement starts without delay.
 const STABLE_AFTER: Duration = Duration::from_secs(10);
 /// Restart delays grow from this, doubling...
@@ -57,11 +62,32 @@ impl Pool {
         *self.count.borrow() > 0
     }
 
+    /// Live workers.
+    pub fn live_count(&self) -> usize {
+        *self.count.borrow()
+    }
+
+    /// Calls and `auth()` runs in flight on the live workers.
+    pub fn in_flight(&self) -> usize {
+        let live = self.live.read().unwrap_or_else(|p| p.into_inner());
+        live.iter()
+            .map(|w| w.in_flight.load(Ordering::Relaxed))
+            .sum()
+    }
+
     /// The least busy live worker, waiting up to `wait` while none is up.
     pub async fn acquire(&self, wait: Duration) -> Option<Arc<Worker>> {
         if let Some(worker) = self.pick() {
             return Some(worker);
         }
+        // Only calls that found no worker up wait, and only they are timed.
+        let started = Instant::now();
+        let found = self.wait_for_worker(wait).await;
+        metrics::histogram!(WORKER_WAIT).record(started.elapsed().as_secs_f64());
+        found
+    }
+
+    async fn wait_for_worker(&self, wait: Duration) -> Option<Arc<Worker>> {
         let mut count = self.count.subscribe();
         let waiting = async {
             loop {
@@ -153,6 +179,7 @@ impl Pool {
                 failures + 1
             };
             tracing::warn!(target: "node", worker = slot, "Tool worker {slot}: {why}; starting a replacement");
+            metrics::counter!(WORKER_RESTARTS).increment(1);
             if failures > 1 && self.pause(backoff(failures - 1)).await {
                 return;
             }

@@ -19,6 +19,7 @@ use crate::handler::Params;
 use crate::http::body::McpBody;
 use crate::http::errors;
 use crate::http::headers;
+use crate::metrics::Operation;
 use crate::reply::{Hub, Outcome, Reply, StreamOptions};
 use crate::session::state::Session;
 use crate::sse::body::StreamGuard;
@@ -131,6 +132,7 @@ pub(super) async fn run(d: Dispatch) -> Response<McpBody> {
             reply: Arc::clone(&reply),
             engine: Arc::clone(&engine),
         }));
+        let op = Operation::start(&r.method, r.params.as_ref(), &engine.server.tool_labels);
         let fut = engine.server.dispatch(ctx, &r.method, Params(r.params));
         let reply = Arc::clone(&reply);
         let untrack = Untrack(session.clone(), r.id.clone());
@@ -145,6 +147,7 @@ pub(super) async fn run(d: Dispatch) -> Response<McpBody> {
                     Err(McpError::internal("Internal error"))
                 })),
             };
+            op.finish(out.as_ref());
             reply.finish(id, out);
         });
     }

@@ -21,6 +21,7 @@ use crate::handler::{
     CompletionHandler, MethodHandler, NotificationHandler, PromptHandler, ResourceHandler,
     TemplateHandler, ToolHandler,
 };
+use crate::metrics::ToolLabels;
 use crate::payload::StaticJson;
 
 /// Why a server definition is invalid.
@@ -72,6 +73,7 @@ pub struct McpServerBuilder {
     completion: Option<Arc<dyn CompletionHandler>>,
     methods: HashMap<String, Arc<dyn MethodHandler>>,
     notifications: HashMap<String, Arc<dyn NotificationHandler>>,
+    metric_tool_names: Vec<String>,
 }
 
 impl Default for McpServerBuilder {
@@ -90,6 +92,7 @@ impl Default for McpServerBuilder {
             completion: None,
             methods: HashMap::new(),
             notifications: HashMap::new(),
+            metric_tool_names: Vec::new(),
         }
     }
 }
@@ -228,6 +231,19 @@ impl McpServerBuilder {
         self
     }
 
+    /// Names of the tools that an overriding `tools/call` handler (see [`method`]) answers, so
+    /// that metrics can label calls of them (`gen_ai_tool_name`). Tools added with [`tool`] or
+    /// [`typed_tool`] are known already; calls of any other name get no tool label.
+    ///
+    /// [`method`]: Self::method
+    /// [`tool`]: Self::tool
+    /// [`typed_tool`]: Self::typed_tool
+    pub fn metric_tool_names(mut self, names: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.metric_tool_names
+            .extend(names.into_iter().map(Into::into));
+        self
+    }
+
     /// Handles a client notification method (e.g. `notifications/roots/list_changed`).
     pub fn notification(
         mut self,
@@ -328,7 +344,14 @@ impl McpServerBuilder {
         let resource_pages = Pages::build("resources", &resource_list, ps);
         let template_pages = Pages::build("resourceTemplates", &template_list, ps);
         let prompt_pages = Pages::build("prompts", &prompt_list, ps);
+        let tool_labels = ToolLabels::new(
+            self.tools
+                .iter()
+                .map(|t| t.tool.name.as_str())
+                .chain(self.metric_tool_names.iter().map(String::as_str)),
+        );
         Ok(Arc::new(McpServer {
+            tool_labels,
             info: self.info,
             instructions: self.instructions,
             capabilities,

@@ -76,6 +76,8 @@ pub struct McpServer {
     pub(crate) methods: HashMap<String, Arc<dyn MethodHandler>>,
     pub(crate) notifications: HashMap<String, Arc<dyn NotificationHandler>>,
     pub(crate) page_size: usize,
+    /// Tool names metrics may use as labels.
+    pub(crate) tool_labels: crate::metrics::ToolLabels,
 }
 
 impl McpServer {

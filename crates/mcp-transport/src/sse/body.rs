@@ -15,6 +15,7 @@ use tokio::time::{Instant, Sleep};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use super::encode::KEEP_ALIVE;
+use crate::metrics::OpenStream;
 use crate::pending::lock;
 use crate::session::state::{BusyGuard, Session};
 
@@ -49,6 +50,7 @@ pub(crate) struct SseBody {
     timer: Option<Pin<Box<Sleep>>>,
     stop: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
     _guard: StreamGuard,
+    _open: OpenStream,
 }
 
 impl SseBody {
@@ -65,6 +67,7 @@ impl SseBody {
             timer: None,
             stop: None,
             _guard: guard,
+            _open: OpenStream::new(),
         }
     }
 

@@ -1,4 +1,16 @@
-//! Resident memory of a process and of its process tree, from `/proc`.
+//! Resident memory of a process and of its process tree, and a process's CPU time, from
+//! `/proc`.
+
+/// User plus system CPU time of one process (not its children), in seconds. `/proc` counts in
+/// clock ticks, 100 per second on Linux (`USER_HZ`).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesized command name start at field 3; utime is 14, stime 15.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
+}
 
 /// `VmRSS` of one process, KiB.
 pub fn process_kib(pid: u32) -> Option<u64> {
