@@ -55,7 +55,7 @@ pub struct DistArgs {
     /// Package this binary (built for the host) instead of building one.
     #[arg(long, value_name = "PATH", conflicts_with = "targets")]
     bin: Option<PathBuf>,
-    /// Where the archives and SHA256SUMS go [default: <cargo target dir>/archives].
+    /// Where the archives and SHA256SUMS go [default: archives/ in the cargo target dir].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Then extract the host's archive into a clean temporary folder and run its `sunpeak
