@@ -4,7 +4,7 @@
 //!   example with our `sunpeak build` and serve it with our `sunpeak start`.
 //! - `cargo xtask test`: everything CI runs.
 //! - `cargo xtask bench build|start|transport`: side-by-side benchmarks.
-//! - `cargo xtask dist`: a release archive with checksums.
+//! - `cargo xtask dist`: release archives of the binary with checksums, `--check` runs one.
 
 use std::process::ExitCode;
 
@@ -15,6 +15,7 @@ mod bench;
 mod clients;
 mod conformance;
 mod demo;
+mod dist;
 mod paths;
 mod proc;
 mod report;
@@ -36,6 +37,8 @@ enum Command {
     /// Side-by-side benchmarks against the npm sunpeak.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Release archives of the sunpeak binary with SHA256SUMS (see docs/release.md).
+    Dist(dist::DistArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Test(args) => test::run(args),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Dist(args) => dist::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! Resources bundled from one shared scan of their modules (the default) come out byte for byte
 //! as when each resource is bundled on its own (`BuildOptions::share_modules(false)`), also
-//! when resources import the same module in different ways.
+//! when resources import the same module in different ways; and the same bytes on every build
+//! (`ui://` ids are derived from them).
 
 mod support;
 
@@ -8,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use app_bundler::{BuildOptions, BuildReport, Event};
-use support::{Workspace, files, project_source, read, script};
+use support::{Workspace, files, injected_css, project_source, read, script};
 
 /// Copies the files of `from` that `to` does not have yet.
 fn copy_missing(from: &Path, to: &Path) {
@@ -83,6 +84,30 @@ fn many_resources(ws: &Workspace) -> PathBuf {
         "declare const require: (id: string) => { y: string };\nconst esm = require('../../shared/esm');",
         "<p>{esm.y}</p>",
     );
+    // CSS whose load order is not its import order: `b.css` is loaded as soon as the
+    // resource is parsed, `a.css` only after `a.tsx` is, but `a.tsx` (and its CSS) comes first.
+    write(
+        &project,
+        "src/shared/a.css",
+        ".order-a { color: #0a0a0a; }\n",
+    );
+    write(
+        &project,
+        "src/shared/b.css",
+        ".order-b { color: #0b0b0b; }\n",
+    );
+    write(
+        &project,
+        "src/shared/a.tsx",
+        "import './a.css';\nexport const A = 'order-a';\n",
+    );
+    resource(
+        &project,
+        "order",
+        "OrderResource",
+        "import { A } from '../../shared/a';\nimport '../../shared/b.css';",
+        "<p>{A}</p>",
+    );
     for (key, component, export) in [
         ("dyn-a", "DynAResource", "a"),
         ("dyn-b", "DynBResource", "b"),
@@ -124,7 +149,7 @@ fn a_shared_scan_gives_the_same_bytes_as_bundling_each_resource_alone() {
         keys,
         [
             "card", "computed", "data", "dyn-a", "dyn-b", "env", "hello", "imports", "lazy",
-            "requires", "suffixes", "widget"
+            "order", "requires", "suffixes", "widget"
         ]
     );
     let built = events
@@ -148,6 +173,54 @@ fn a_shared_scan_gives_the_same_bytes_as_bundling_each_resource_alone() {
     assert!(js("card").contains("card-own") && !js("hello").contains("card-own"));
     assert!(js("dyn-a").contains("dyn-a") && !js("hello").contains("dyn-a"));
     assert!(!js("hello").contains("esm evaluated"));
+
+    // CSS in import order (the order its stubs execute in), not in the order it was loaded.
+    let css =
+        |key: &str| injected_css(&read(&a.join(format!("{key}/{key}.html")))).unwrap_or_default();
+    assert!(
+        css("order").contains(".app{margin:0}.order-a{color:#0a0a0a}.order-b{color:#0b0b0b}"),
+        "{}",
+        css("order")
+    );
+    assert!(
+        css("card").contains(".app{margin:0}.card-own{color:#040506}"),
+        "{}",
+        css("card")
+    );
+}
+
+/// Builds of one project give the same bytes every time: the modules are loaded in parallel
+/// and each resource is generated on its own thread, in whatever order they finish. (Before
+/// the CSS order came from the import graph, one build in two or three differed here; the
+/// template, ten times, is in `template_reproducible.rs`.)
+#[test]
+fn every_build_with_the_shared_scan_gives_the_same_bytes() {
+    let ws = Workspace::new();
+    let project = many_resources(&ws);
+    let first = project.join("dist-0");
+    let runs = 5;
+    for run in 0..runs {
+        let report = app_bundler::build(
+            &BuildOptions::new(&project)
+                .out_dir(format!("dist-{run}"))
+                .threads(4),
+            &mut |_: Event| {},
+        )
+        .unwrap_or_else(|e| panic!("build failed:\n{e}"));
+        assert!(report.shared_scan, "the shared scan was not used");
+        if run == 0 {
+            continue;
+        }
+        let dist = project.join(format!("dist-{run}"));
+        assert_eq!(files(&first), files(&dist));
+        for file in files(&first) {
+            assert!(
+                read(&first.join(&file)) == read(&dist.join(&file)),
+                "{file} differs between build 1 and build {}",
+                run + 1
+            );
+        }
+    }
 }
 
 #[test]

@@ -15,7 +15,13 @@ mod start;
 
 /// Build and serve MCP Apps.
 #[derive(Debug, Parser)]
-#[command(name = "sunpeak", version, about, propagate_version = true)]
+// `--version` names the commit (`0.1.0 (abc1234 2026-12-03)`); see build.rs.
+#[command(
+    name = "sunpeak",
+    version = env!("SUNPEAK_LONG_VERSION"),
+    about,
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

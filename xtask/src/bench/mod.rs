@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::Subcommand;
 
 mod build;
-mod load;
+pub(crate) mod load;
 mod start;
 mod transport;
 

@@ -6,6 +6,7 @@
 //! The rest of the crate sees three functions and plain data.
 
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -14,11 +15,14 @@ use rolldown::{
     ModuleSideEffects, ModuleSideEffectsRule, ModuleType, OutputFormat, Platform, RawMinifyOptions,
     ResolveOptions, TreeshakeOptions,
 };
-use rolldown_common::{Output, ResolvedExternal, side_effects::HookSideEffects};
+use rolldown_common::{
+    ModuleInfo, NormalModule, Output, ResolvedExternal, side_effects::HookSideEffects,
+};
 use rolldown_error::{BuildDiagnostic, DiagnosticOptions, EventKind, Severity};
 use rolldown_plugin::{
-    HookLoadArgs, HookLoadOutput, HookLoadReturn, HookResolveIdArgs, HookResolveIdOutput,
-    HookResolveIdReturn, HookUsage, Plugin, PluginContext, SharedLoadPluginContext,
+    HookLoadArgs, HookLoadOutput, HookLoadReturn, HookNoopReturn, HookResolveIdArgs,
+    HookResolveIdOutput, HookResolveIdReturn, HookUsage, Plugin, PluginContext,
+    SharedLoadPluginContext,
 };
 use rolldown_utils::js_regex::HybridRegex;
 
@@ -195,13 +199,10 @@ fn unresolved_imports(warnings: Vec<BuildDiagnostic>) -> Vec<BuildDiagnostic> {
         .collect()
 }
 
-/// The entry chunk's code and its modules in execution order.
-fn entry_chunk(assets: Vec<Output>) -> Option<(String, Vec<String>)> {
+/// The entry chunk's code.
+fn entry_chunk(assets: Vec<Output>) -> Option<String> {
     assets.into_iter().find_map(|asset| match asset {
-        Output::Chunk(chunk) if chunk.is_entry => Some((
-            chunk.code.clone(),
-            chunk.modules.keys.iter().map(|id| id.to_string()).collect(),
-        )),
+        Output::Chunk(chunk) if chunk.is_entry => Some(chunk.code.clone()),
         _ => None,
     })
 }
@@ -216,7 +217,7 @@ pub(crate) async fn bundle_browser(
 ) -> Result<BrowserBundle, Vec<Diagnostic>> {
     let entry_id = entry_id.to_string_lossy().into_owned();
     let options = browser_options(root, std::slice::from_ref(&entry_id), &context.env);
-    let entry = Arc::new(VirtualEntry::new([(entry_id, entry_code)]));
+    let entry = Arc::new(VirtualEntry::new([(entry_id.clone(), entry_code)]));
     let suffixes = Arc::new(ImportSuffixes::new(context.inline_css.clone()));
     let css = Arc::new(CssCollector::default());
     let mut bundler = Bundler::with_plugins(options, vec![suffixes.clone(), entry, css.clone()])
@@ -232,12 +233,12 @@ pub(crate) async fn bundle_browser(
     if !unresolved.is_empty() {
         return Err(convert(root, unresolved));
     }
-    let Some((code, order)) = entry_chunk(output.assets) else {
+    let Some(code) = entry_chunk(output.assets) else {
         return Err(vec![plain("rolldown produced no entry chunk", "INTERNAL")]);
     };
     Ok(BrowserBundle {
         code,
-        css: css.in_order(&order, |_| true),
+        css: css.in_order(&entry_id),
     })
 }
 
@@ -396,8 +397,24 @@ impl Plugin for VirtualEntry {
 
 /// Replaces every imported `.css` file with an empty module and remembers it: CSS is compiled
 /// separately with lightningcss, as one sheet in import order.
+///
+/// That order comes from the import graph, recorded as modules are parsed, not from the order
+/// in which files were loaded: rolldown loads modules in parallel, so load order changes from
+/// run to run (it made the CSS of a resource come out in another order now and then, and with
+/// it the resource's bytes and `ui://` id). Nor can the chunk's module order give it: the empty
+/// stubs are tree-shaken and do not appear there.
 #[derive(Debug, Default)]
-struct CssCollector(Mutex<Vec<String>>);
+struct CssCollector(Mutex<ImportGraph>);
+
+/// The modules of a build and their imports, as far as parsed.
+#[derive(Debug, Default)]
+struct ImportGraph {
+    /// The ids of the CSS stubs (with their query, if any).
+    css: HashSet<String>,
+    /// Per parsed module, what it imports: static imports and `require()`s in source order,
+    /// then dynamic imports in source order.
+    imports: HashMap<String, Vec<String>>,
+}
 
 fn is_css(id: &str) -> bool {
     let path = id.split('?').next().unwrap_or(id);
@@ -405,32 +422,42 @@ fn is_css(id: &str) -> bool {
 }
 
 impl CssCollector {
-    /// The collected files for which `loaded_by` holds, in the order of `exec_order` (the
-    /// chunk's module order); files not found there (tree-shaken stubs) keep their load order
-    /// at the end.
-    fn in_order(&self, exec_order: &[String], loaded_by: impl Fn(&str) -> bool) -> Vec<PathBuf> {
-        let loaded: Vec<String> = self
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .filter(|id| loaded_by(id))
-            .cloned()
-            .collect();
-        let mut ordered: Vec<String> = exec_order
-            .iter()
-            .filter(|id| loaded.contains(id))
-            .cloned()
-            .collect();
-        for id in loaded {
-            if !ordered.contains(&id) {
-                ordered.push(id);
+    fn graph(&self) -> std::sync::MutexGuard<'_, ImportGraph> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The CSS files that `entry` imports, directly or not, in the order in which their stubs
+    /// would execute: depth first along each module's imports in source order, a module after
+    /// what it imports (as rolldown orders modules; dynamic imports come after the importing
+    /// module's static ones here). The graph may hold other entries' modules (the shared scan):
+    /// only what `entry` reaches counts.
+    fn in_order(&self, entry: &str) -> Vec<PathBuf> {
+        let graph = self.graph();
+        let none: &[String] = &[];
+        let imports = |id: &str| graph.imports.get(id).map_or(none, Vec::as_slice);
+        let mut seen: HashSet<&str> = HashSet::from([entry]);
+        let mut ordered = Vec::new();
+        // (module, how many of its imports were visited): no recursion, however deep the graph.
+        let mut stack: Vec<(&str, usize)> = vec![(entry, 0)];
+        while let Some(&(id, next)) = stack.last() {
+            match imports(id).get(next) {
+                Some(child) => {
+                    if let Some(top) = stack.last_mut() {
+                        top.1 += 1;
+                    }
+                    if seen.insert(child) {
+                        stack.push((child, 0));
+                    }
+                }
+                None => {
+                    stack.pop();
+                    if graph.css.contains(id) {
+                        ordered.push(PathBuf::from(id.split('?').next().unwrap_or(id)));
+                    }
+                }
             }
         }
         ordered
-            .into_iter()
-            .map(|id| PathBuf::from(id.split('?').next().unwrap_or(&id)))
-            .collect()
     }
 }
 
@@ -440,23 +467,36 @@ impl Plugin for CssCollector {
     }
 
     fn register_hook_usage(&self) -> HookUsage {
-        HookUsage::Load
+        HookUsage::Load | HookUsage::ModuleParsed
     }
 
     async fn load(&self, _ctx: SharedLoadPluginContext, args: &HookLoadArgs<'_>) -> HookLoadReturn {
         if !is_css(args.id) {
             return Ok(None);
         }
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(args.id.to_owned());
+        self.graph().css.insert(args.id.to_owned());
         Ok(Some(HookLoadOutput {
             code: "".into(),
             module_type: Some(ModuleType::Js),
             side_effects: Some(HookSideEffects::True),
             ..Default::default()
         }))
+    }
+
+    async fn module_parsed(
+        &self,
+        _ctx: &PluginContext,
+        info: Arc<ModuleInfo>,
+        _module: &NormalModule,
+    ) -> HookNoopReturn {
+        let imports = info
+            .imported_ids
+            .iter()
+            .chain(&info.dynamically_imported_ids)
+            .map(|id| id.to_string())
+            .collect();
+        self.graph().imports.insert(info.id.to_string(), imports);
+        Ok(())
     }
 }
 

@@ -104,6 +104,7 @@ pub(crate) async fn bundle_browser_shared(
         jobs.push(Job {
             index,
             entry,
+            entry_id: id.clone(),
             weight: reachable
                 .iter()
                 .filter_map(|idx| table[*idx].as_normal())
@@ -187,6 +188,7 @@ pub(crate) async fn bundle_browser_shared(
                         let Job {
                             index,
                             entry,
+                            entry_id,
                             reachable,
                             ids,
                             mut bundle,
@@ -207,14 +209,14 @@ pub(crate) async fn bundle_browser_shared(
                         isolate(&mut copy.module_table, &reachable, &ids);
 
                         let output = bundle.bundle_generate(copy).await.ok()?;
-                        let (code, order) = entry_chunk(output.assets)?;
+                        let code = entry_chunk(output.assets)?;
                         tracing::debug!(
                             index,
                             copy_ms = copied.as_millis() as u64,
                             generate_ms = (copy_started.elapsed() - copied).as_millis() as u64,
                             "generated a resource from the shared scan"
                         );
-                        let css = css.in_order(&order, |id| ids.contains(id));
+                        let css = css.in_order(&entry_id);
                         done.push((index, BrowserBundle { code, css }));
                     }
                     Some(done)
@@ -245,6 +247,8 @@ pub(crate) async fn bundle_browser_shared(
 struct Job {
     index: usize,
     entry: ModuleIdx,
+    /// The id of `entry`.
+    entry_id: String,
     reachable: HashSet<ModuleIdx>,
     ids: HashSet<String>,
     /// Total source size of its modules: the largest go first.
