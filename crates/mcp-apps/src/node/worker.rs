@@ -221,6 +221,22 @@ impl Worker {
         let _ = reply.send(CallReply::Done(outcome));
     }
 
+    /// A frame longer than the limit was skipped (`head`: its first bytes). If it was a tool's
+    /// result, that call gets an `isError` result naming the tool; the worker goes on.
+    pub fn oversized(&self, head: &[u8], max: usize) {
+        let Some(id) = done_frame_id(head) else {
+            tracing::error!(target: "node", worker = self.slot, "the tool worker sent a message over {max} bytes; it was dropped");
+            return;
+        };
+        let Some(Pending::Call { reply, tool, .. }) = self.state().pending.remove(&id) else {
+            return;
+        };
+        tracing::warn!(target: "node", worker = self.slot, "Tool {tool} returned a result over {max} bytes; the call gets an error result");
+        let _ = reply.send(CallReply::Done(ToolCallOutcome::tool_error(format!(
+            "Tool {tool} returned a result larger than the {max} bytes limit (--max-tool-result-bytes)"
+        ))));
+    }
+
     /// A frame serde could not read (for example a result nested deeper than its recursion
     /// limit): fail the call it answers rather than the whole worker.
     fn unreadable(&self, bytes: &[u8], err: &serde_json::Error) {
@@ -309,8 +325,27 @@ fn done_frame_id(bytes: &[u8]) -> Option<u64> {
     std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
 }
 
+/// The longest console message logged as one line (the rest is cut with a byte count).
+const MAX_CONSOLE_LINE_BYTES: usize = 16 * 1024;
+
+/// Console output cut after [`MAX_CONSOLE_LINE_BYTES`] (with the byte count), so that one
+/// `console.log` of a huge value is not logged whole. Control characters are kept here: the
+/// binary's human log format escapes them (a line break in a handler's output must not start
+/// a forged `[MCP]` line there), and JSON lines escape them anyway.
+fn one_line(msg: &str) -> std::borrow::Cow<'_, str> {
+    if msg.len() <= MAX_CONSOLE_LINE_BYTES {
+        return std::borrow::Cow::Borrowed(msg);
+    }
+    let mut end = MAX_CONSOLE_LINE_BYTES;
+    while !msg.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}... [{} bytes]", &msg[..end], msg.len()))
+}
+
 /// Console output of a tool handler.
 fn log_tool(level: LogLevel, tool: &str, msg: &str) {
+    let msg = one_line(msg);
     match level {
         LogLevel::Debug => tracing::debug!(target: "tool", tool, "{msg}"),
         LogLevel::Info => tracing::info!(target: "tool", tool, "{msg}"),
@@ -321,6 +356,7 @@ fn log_tool(level: LogLevel, tool: &str, msg: &str) {
 
 /// Console output of `auth()`.
 fn log_auth(level: LogLevel, msg: &str) {
+    let msg = one_line(msg);
     match level {
         LogLevel::Debug => tracing::debug!(target: "auth", "{msg}"),
         LogLevel::Info => tracing::info!(target: "auth", "{msg}"),
@@ -331,6 +367,7 @@ fn log_auth(level: LogLevel, msg: &str) {
 
 /// Output of a worker outside any handler (module top level, the worker itself).
 pub(crate) fn log_worker(level: LogLevel, worker: usize, msg: &str) {
+    let msg = one_line(msg);
     match level {
         LogLevel::Debug => tracing::debug!(target: "node", worker, "{msg}"),
         LogLevel::Info => tracing::info!(target: "node", worker, "{msg}"),
