@@ -329,11 +329,13 @@ fn a_detached_result_too_big_for_the_history_is_replaced_by_an_error() -> Result
     ensure!(replay.status == 200, "{}", replay.status);
     let event = replay.next_event()?.context("nothing replayed")?;
     let message: Value = serde_json::from_str(&event.data)?;
-    ensure!(message["id"] == 7, "{message}");
+    let shown = &event.data[..event.data.len().min(300)];
+    ensure!(message["id"] == 7, "{shown}");
     let error = message["error"]["message"].as_str().unwrap_or("");
     ensure!(
         error.contains("too large to keep"),
-        "{message}; server VmRSS {}, VmHWM {}",
+        "replayed {} bytes: {shown}...; server VmRSS {}, VmHWM {}",
+        event.data.len(),
         mib(rss),
         mib(hwm)
     );
