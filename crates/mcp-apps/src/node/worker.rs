@@ -325,27 +325,8 @@ fn done_frame_id(bytes: &[u8]) -> Option<u64> {
     std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
 }
 
-/// The longest console message logged as one line (the rest is cut with a byte count).
-const MAX_CONSOLE_LINE_BYTES: usize = 16 * 1024;
-
-/// Console output cut after [`MAX_CONSOLE_LINE_BYTES`] (with the byte count), so that one
-/// `console.log` of a huge value is not logged whole. Control characters are kept here: the
-/// binary's human log format escapes them (a line break in a handler's output must not start
-/// a forged `[MCP]` line there), and JSON lines escape them anyway.
-fn one_line(msg: &str) -> std::borrow::Cow<'_, str> {
-    if msg.len() <= MAX_CONSOLE_LINE_BYTES {
-        return std::borrow::Cow::Borrowed(msg);
-    }
-    let mut end = MAX_CONSOLE_LINE_BYTES;
-    while !msg.is_char_boundary(end) {
-        end -= 1;
-    }
-    std::borrow::Cow::Owned(format!("{}... [{} bytes]", &msg[..end], msg.len()))
-}
-
 /// Console output of a tool handler.
 fn log_tool(level: LogLevel, tool: &str, msg: &str) {
-    let msg = one_line(msg);
     match level {
         LogLevel::Debug => tracing::debug!(target: "tool", tool, "{msg}"),
         LogLevel::Info => tracing::info!(target: "tool", tool, "{msg}"),
@@ -356,7 +337,6 @@ fn log_tool(level: LogLevel, tool: &str, msg: &str) {
 
 /// Console output of `auth()`.
 fn log_auth(level: LogLevel, msg: &str) {
-    let msg = one_line(msg);
     match level {
         LogLevel::Debug => tracing::debug!(target: "auth", "{msg}"),
         LogLevel::Info => tracing::info!(target: "auth", "{msg}"),
@@ -367,7 +347,6 @@ fn log_auth(level: LogLevel, msg: &str) {
 
 /// Output of a worker outside any handler (module top level, the worker itself).
 pub(crate) fn log_worker(level: LogLevel, worker: usize, msg: &str) {
-    let msg = one_line(msg);
     match level {
         LogLevel::Debug => tracing::debug!(target: "node", worker, "{msg}"),
         LogLevel::Info => tracing::info!(target: "node", worker, "{msg}"),
