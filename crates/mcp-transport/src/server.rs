@@ -427,7 +427,7 @@ where
 
 /// Requests in flight on one connection, and since when it has had none.
 struct Activity {
-    started: Instant,
+    started: tokio::time::Instant,
     active: AtomicU32,
     /// Milliseconds since `started` when the last request ended.
     idle_since: AtomicU64,
@@ -437,7 +437,7 @@ struct Activity {
 impl Activity {
     fn new() -> Self {
         Self {
-            started: Instant::now(),
+            started: tokio::time::Instant::now(),
             active: AtomicU32::new(0),
             idle_since: AtomicU64::new(0),
             seen: AtomicBool::new(false),
@@ -550,5 +550,54 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> ConnLimits {
+        ConnLimits {
+            header_read_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(60),
+            max_connections: 1,
+            idle_timeout: Duration::from_secs(60),
+            max_head_bytes: DEFAULT_MAX_HEAD_BYTES,
+            h2_keep_alive: Duration::from_secs(20),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_connections_are_closed_and_busy_ones_kept() {
+        // A connection that never ends by itself (an HTTP/2 client keeping it open).
+        let mut conn = std::pin::pin!(std::future::pending::<Result<(), ()>>());
+        let started = tokio::time::Instant::now();
+        // Nothing ever sent: closed after the header read timeout.
+        let idle = Activity::new();
+        assert!(
+            serve_while_active(conn.as_mut(), &idle, &limits())
+                .await
+                .is_none()
+        );
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
+        // A request in flight (an SSE stream, a long tool call) keeps it open...
+        let activity = Arc::new(Activity::new());
+        let active = Active::start(&activity);
+        let kept = tokio::time::timeout(
+            Duration::from_secs(600),
+            serve_while_active(conn.as_mut(), &activity, &limits()),
+        )
+        .await;
+        assert!(kept.is_err(), "closed with a request in flight");
+        // ...and once it ends, the idle timeout counts from then.
+        drop(active);
+        let ended = tokio::time::Instant::now();
+        assert!(
+            serve_while_active(conn.as_mut(), &activity, &limits())
+                .await
+                .is_none()
+        );
+        assert_eq!(ended.elapsed(), Duration::from_secs(60));
     }
 }
