@@ -8,12 +8,19 @@
 //!   ISO-8601 UTC with milliseconds; errors to stderr, everything else to stdout. Every line is
 //!   JSON, the CLI's own lines included (sunpeak leaves those as plain text).
 //!
+//! Text that tools or clients chose is escaped in human lines: control characters (line breaks,
+//! ANSI escapes) in the messages of every target but the CLI's own and the transport's (whose
+//! client text is escaped where it is logged, and whose `Headers:` block is meant to span lines)
+//! are written as `\n`, `\u{1b}`, so a tool printing `"\n[MCP] Session started: ..."` cannot
+//! forge a line. Lines go through [`crate::log_writer`]: a log reader that stalls makes the
+//! server drop (and count) lines instead of blocking its threads.
+//!
 //! The level filter is `info` unless `SUNPEAK_LOG` holds a `tracing` filter directive (for
 //! example `SUNPEAK_LOG=debug` or `SUNPEAK_LOG=mcp_transport=debug`).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
@@ -21,6 +28,8 @@ use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
 use tracing_subscriber::util::SubscriberInitExt as _;
+
+use crate::log_writer::{self, Stream};
 
 /// Target of the CLI's own console lines, printed without the `[MCP]` prefix.
 pub const CONSOLE: &str = "sunpeak::console";
@@ -48,6 +57,25 @@ pub fn init(format: Format) {
         .try_init();
 }
 
+/// Waits (up to 2 s) until the lines logged so far are written: call before the process exits.
+pub fn flush() {
+    if let Some(writer) = log_writer::started() {
+        writer.flush(Duration::from_secs(2));
+    }
+}
+
+fn dropped_notice_human(n: u64) -> String {
+    format!("[MCP] {n} log line(s) dropped: the log output was not being read\n")
+}
+
+fn dropped_notice_json(n: u64) -> String {
+    let fields = Fields {
+        message: format!("{n} log line(s) dropped: the log output was not being read"),
+        extra: Map::new(),
+    };
+    json_line(&timestamp(SystemTime::now()), Level::WARN, &fields)
+}
+
 /// Writes console lines (events with target [`CONSOLE`]) from the CLI.
 #[macro_export]
 macro_rules! console {
@@ -70,9 +98,15 @@ impl<S: Subscriber> Layer<S> for LineLayer {
         let mut fields = Fields::default();
         event.record(&mut fields);
         let level = *event.metadata().level();
-        let console = event.metadata().target() == CONSOLE;
+        let target = event.metadata().target();
+        let console = target == CONSOLE;
         let line = match self.format {
-            Format::Human => human_line(console, &fields),
+            Format::Human => {
+                if !console && target != "mcp" {
+                    fields.message = escape_controls(&fields.message).into_owned();
+                }
+                human_line(console, &fields)
+            }
             Format::Json => {
                 if console && fields.message.is_empty() && fields.extra.is_empty() {
                     // The blank separator line of the human output means nothing in JSON.
@@ -85,13 +119,33 @@ impl<S: Subscriber> Layer<S> for LineLayer {
             Format::Human => level <= Level::WARN,
             Format::Json => level == Level::ERROR,
         };
-        // A closed stdout/stderr must not take the server down: drop the line.
-        if to_stderr {
-            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        let notice = match self.format {
+            Format::Human => dropped_notice_human,
+            Format::Json => dropped_notice_json,
+        };
+        let stream = if to_stderr {
+            Stream::Stderr
         } else {
-            let _ = std::io::stdout().lock().write_all(line.as_bytes());
+            Stream::Stdout
+        };
+        log_writer::global(notice).write(stream, line);
+    }
+}
+
+/// The text with control characters written as escapes (`\n`, `\u{1b}`).
+fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
         }
     }
+    Cow::Owned(out)
 }
 
 /// The message and the other fields of an event, in the order they were written.
@@ -250,6 +304,17 @@ mod tests {
             human_line(true, &fields("Found 7 tool(s): a, b", &[])),
             "Found 7 tool(s): a, b\n"
         );
+    }
+
+    #[test]
+    fn tool_output_cannot_forge_human_lines() {
+        let forged = "ok\n[MCP] Session started: evil...\u{1b}[31m";
+        assert_eq!(
+            escape_controls(forged),
+            "ok\\n[MCP] Session started: evil...\\u{1b}[31m"
+        );
+        assert_eq!(escape_controls("plain é"), "plain é");
+        assert!(dropped_notice_json(3).contains("\"msg\":\"3 log line(s) dropped"));
     }
 
     #[test]

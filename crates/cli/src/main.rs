@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod build;
+mod log_writer;
 mod logging;
 mod start;
 
@@ -75,5 +76,6 @@ fn usage_error(err: clap::Error) -> ExitCode {
     let msg = msg.strip_prefix("error: ").unwrap_or(msg);
     logging::init(logging::Format::Json);
     tracing::error!(target: logging::CONSOLE, "Error: {msg}");
+    logging::flush();
     ExitCode::from(2)
 }

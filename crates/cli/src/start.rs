@@ -49,13 +49,16 @@ pub fn run(args: StartArgs) -> Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")
         .and_then(|runtime| runtime.block_on(start(&root, args)));
-    match outcome {
-        Ok(code) => Ok(code),
+    let code = match outcome {
+        Ok(code) => code,
         Err(err) => {
             tracing::error!(target: logging::CONSOLE, "Error: {err:#}");
-            Ok(ExitCode::FAILURE)
+            ExitCode::FAILURE
         }
-    }
+    };
+    // The last lines (`MCP server closed`, the error) must reach the output before exit.
+    logging::flush();
+    Ok(code)
 }
 
 async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
@@ -74,6 +77,8 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
     let mut node_config = NodeHostConfig::new(root, &dist);
     node_config.workers = args.workers.resolve();
     node_config.call_timeout = args.tool_timeout;
+    node_config.max_result_bytes =
+        usize::try_from(args.max_tool_result_bytes).unwrap_or(usize::MAX);
     let node = tokio::spawn(NodeHost::start(node_config));
     let read = tokio::task::spawn_blocking(move || load_resources(&dist)).await;
     let resources = match read {
@@ -113,6 +118,7 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
         .session_idle_timeout(args.session_idle_timeout)
         .max_sessions(usize::try_from(args.max_sessions).unwrap_or(usize::MAX))
         .max_body_bytes(usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX))
+        .body_timeout(args.body_timeout)
         .allowed_origins(allowed_origins(&args))
         .drain_timeout(args.drain_timeout)
         // As sunpeak: any non-empty value turns it on.
@@ -134,6 +140,7 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
 
     let ready = Arc::clone(&app);
     let http = HttpServer::new(transport)
+        .max_connections(usize::try_from(args.max_connections).unwrap_or(usize::MAX))
         .readiness(move || {
             if ready.is_ready() {
                 Ok(())

@@ -207,7 +207,6 @@ fn rpc_error(code: i64, message: String, data: Option<Value>) -> McpError {
 
 /// What the JavaScript handler sees as `extra`, from the engine's request context.
 fn tool_call_context(ctx: &RequestContext) -> ToolCallContext {
-    let headers = joined_headers(ctx.headers());
     let host = ctx
         .headers()
         .get(http::header::HOST)
@@ -225,7 +224,7 @@ fn tool_call_context(ctx: &RequestContext) -> ToolCallContext {
         session_id: ctx.session_id().map(str::to_string),
         request_id: serde_json::to_value(ctx.request_id()).unwrap_or(Value::Null),
         meta: ctx.meta().and_then(|m| serde_json::to_value(m).ok()),
-        headers,
+        headers: ctx.shared_headers(),
         url: Some(format!("http://{host}{path}")),
         cancel: ctx.cancellation_token().clone(),
         peer: Arc::new(Peer(ctx.clone())),

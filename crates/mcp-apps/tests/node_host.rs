@@ -482,10 +482,11 @@ async fn extra_carries_the_request_context() {
     context.session_id = Some("sess-1".into());
     context.auth_info = Some(json!({"token": "t", "clientId": "c", "scopes": []}));
     context.meta = Some(json!({"progressToken": 5}));
-    context.headers = vec![
-        ("host".into(), "example.test".into()),
-        ("x-multi".into(), "a, b".into()),
-    ];
+    let mut headers = http::HeaderMap::new();
+    headers.insert("host", http::HeaderValue::from_static("example.test"));
+    headers.insert("x-multi", http::HeaderValue::from_static("a"));
+    headers.append("x-multi", http::HeaderValue::from_static("b"));
+    context.headers = std::sync::Arc::new(headers);
     context.url = Some("http://example.test/mcp?x=1".into());
     let out = host
         .call_tool("whoami", json!({"kept": [1, 2]}), context)

@@ -6,6 +6,13 @@ use std::time::Duration;
 
 use crate::auth::AuthHook;
 
+/// What one request body may cost: its size, and the time to receive all of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BodyLimits {
+    pub(crate) bytes: usize,
+    pub(crate) total: Duration,
+}
+
 /// How POST requests are answered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ResponseMode {
@@ -35,13 +42,16 @@ pub struct TransportConfig {
     pub(crate) response_mode: ResponseMode,
     pub(crate) session_idle_timeout: Duration,
     pub(crate) max_sessions: usize,
-    pub(crate) max_body_bytes: usize,
+    pub(crate) max_body_bytes: BodyLimits,
     pub(crate) allowed_origins: Vec<String>,
     pub(crate) allowed_hosts: Option<Vec<String>>,
     pub(crate) sse_keep_alive: Duration,
     pub(crate) sse_history: usize,
     pub(crate) sse_retry: Duration,
     pub(crate) sse_buffer: usize,
+    pub(crate) sse_buffer_bytes: usize,
+    pub(crate) sse_history_bytes: usize,
+    pub(crate) max_reply_bytes: usize,
     pub(crate) drain_timeout: Duration,
     pub(crate) resource_metadata_url: Option<String>,
     pub(crate) gzip: bool,
@@ -60,13 +70,19 @@ impl Default for TransportConfig {
             response_mode: ResponseMode::Json,
             session_idle_timeout: Duration::from_secs(300),
             max_sessions: 10_000,
-            max_body_bytes: 4 * 1024 * 1024,
+            max_body_bytes: BodyLimits {
+                bytes: 4 * 1024 * 1024,
+                total: Duration::from_secs(60),
+            },
             allowed_origins: Vec::new(),
             allowed_hosts: None,
             sse_keep_alive: Duration::from_secs(15),
             sse_history: 100,
             sse_retry: Duration::from_millis(1000),
             sse_buffer: 256,
+            sse_buffer_bytes: 8 * 1024 * 1024,
+            sse_history_bytes: 4 * 1024 * 1024,
+            max_reply_bytes: 64 * 1024 * 1024,
             drain_timeout: Duration::from_secs(5),
             resource_metadata_url: None,
             gzip: true,
@@ -101,8 +117,10 @@ impl TransportConfig {
     }
 
     /// The defaults: `/mcp`, stateful, JSON replies, 5 min idle timeout, 10,000 sessions,
-    /// 4 MiB bodies, loopback origins, any Host, 15 s keep-alive, 100 events of SSE history,
-    /// `retry: 1000`, 5 s drain, gzip on, 60 s for the client to answer a server request.
+    /// 4 MiB bodies read within 60 s, 64 MiB batch replies, loopback origins, any Host, 15 s
+    /// keep-alive, 100 events and 4 MiB of SSE history, 256 events and 8 MiB waiting for a
+    /// slow SSE client, `retry: 1000`, 5 s drain, gzip on, 60 s for the client to answer a
+    /// server request.
     pub fn new() -> Self {
         Self::default()
     }
@@ -139,7 +157,7 @@ impl TransportConfig {
 
     /// POST bodies larger than this get 413 (counted while streaming).
     pub fn max_body_bytes(mut self, max: usize) -> Self {
-        self.max_body_bytes = max;
+        self.max_body_bytes.bytes = max;
         self
     }
 
@@ -188,6 +206,38 @@ impl TransportConfig {
     /// (the events stay in the history for resumption). Default 256.
     pub fn sse_buffer(mut self, events: usize) -> Self {
         self.sse_buffer = events.max(1);
+        self
+    }
+
+    /// How many bytes of SSE events may wait for a slow client before its connection is
+    /// dropped (default 8 MiB; one event always fits, however big).
+    pub fn sse_buffer_bytes(mut self, bytes: usize) -> Self {
+        self.sse_buffer_bytes = bytes;
+        self
+    }
+
+    /// How many bytes of SSE events per session are kept for `Last-Event-ID` resumption
+    /// (default 4 MiB), besides the event count of [`sse_history`](Self::sse_history). A
+    /// response bigger than this is sent live only; the history keeps a short JSON-RPC error
+    /// for its request instead, so a client that missed it is told rather than left waiting.
+    pub fn sse_history_bytes(mut self, bytes: usize) -> Self {
+        self.sse_history_bytes = bytes;
+        self
+    }
+
+    /// The most bytes of results one JSON reply to a batch may carry (default 64 MiB). Results
+    /// past it are answered with a JSON-RPC error (`-32603`, "reply too large"), so a small
+    /// batch cannot make the server build a huge body. A single request is not limited here
+    /// (its result is bounded where it is made).
+    pub fn max_reply_bytes(mut self, bytes: usize) -> Self {
+        self.max_reply_bytes = bytes;
+        self
+    }
+
+    /// How long a client may take to send a whole POST body (default 60 s), however steadily
+    /// it trickles; after that it gets 408. Pauses between chunks are limited to 30 s too.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.max_body_bytes.total = timeout;
         self
     }
 
@@ -252,6 +302,14 @@ impl TransportConfig {
     pub fn get_drain_timeout(&self) -> Duration {
         self.drain_timeout
     }
+
+    pub(crate) fn sse_limits(&self) -> crate::sse::table::SseLimits {
+        crate::sse::table::SseLimits {
+            buffer_events: self.sse_buffer,
+            buffer_bytes: self.sse_buffer_bytes,
+            history_bytes: self.sse_history_bytes,
+        }
+    }
 }
 
 impl fmt::Debug for TransportConfig {
@@ -268,6 +326,10 @@ impl fmt::Debug for TransportConfig {
             .field("sse_keep_alive", &self.sse_keep_alive)
             .field("sse_history", &self.sse_history)
             .field("sse_retry", &self.sse_retry)
+            .field("sse_buffer", &self.sse_buffer)
+            .field("sse_buffer_bytes", &self.sse_buffer_bytes)
+            .field("sse_history_bytes", &self.sse_history_bytes)
+            .field("max_reply_bytes", &self.max_reply_bytes)
             .field("drain_timeout", &self.drain_timeout)
             .field("resource_metadata_url", &self.resource_metadata_url)
             .field("gzip", &self.gzip)

@@ -115,6 +115,12 @@ impl RequestContext {
         &self.0.http.headers
     }
 
+    /// The HTTP request headers, shared: every request of one POST (a batch) gets the same
+    /// map, so keeping or passing them on costs no copy.
+    pub fn shared_headers(&self) -> Arc<HeaderMap> {
+        Arc::clone(&self.0.http.headers)
+    }
+
     /// The HTTP request URI.
     pub fn uri(&self) -> &Uri {
         &self.0.http.uri

@@ -52,24 +52,50 @@ pub fn printable(text: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Headers whose values are credentials: logged as [`REDACTED`].
+const SECRET_HEADERS: [&str; 4] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+];
+
+/// What a secret header's value is logged as.
+pub const REDACTED: &str = "[redacted]";
+
+/// The longest client-sent session id kept in a log field (ours are 36 characters).
+const MAX_LOGGED_SESSION_ID: usize = 64;
+
 /// `Headers: <JSON.stringify(headers, null, 2)>`: lower-case names, repeated values joined
-/// with `", "`, as Node presents `IncomingMessage` headers.
+/// with `", "`, as Node presents `IncomingMessage` headers; credentials (`Authorization`,
+/// `Proxy-Authorization`, `Cookie`, `Set-Cookie`) as `[redacted]`, as logs are read by more
+/// people than the tokens are meant for.
 pub(crate) fn headers(headers: &http::HeaderMap) {
     if !tracing::enabled!(target: TARGET, Level::INFO) {
         return;
     }
+    tracing::info!(target: TARGET, "Headers: {}", headers_json(headers));
+}
+
+fn headers_json(headers: &http::HeaderMap) -> String {
     let mut map = serde_json::Map::new();
     for name in headers.keys() {
-        let joined = headers
-            .get_all(name)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let joined = if SECRET_HEADERS.contains(&name.as_str()) {
+            REDACTED.to_owned()
+        } else if name.as_str() == crate::http::headers::SESSION_ID {
+            let id = crate::http::headers::get(headers, name.as_str()).unwrap_or("");
+            printable(id, MAX_LOGGED_SESSION_ID).into_owned()
+        } else {
+            headers
+                .get_all(name)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         map.insert(name.as_str().to_owned(), serde_json::Value::String(joined));
     }
-    let pretty = serde_json::to_string_pretty(&map).unwrap_or_default();
-    tracing::info!(target: TARGET, "Headers: {pretty}");
+    serde_json::to_string_pretty(&map).unwrap_or_default()
 }
 
 /// `Session started: <sid8>...` {sessionId, active}.
@@ -88,12 +114,13 @@ pub(crate) fn session_expired(id: &str, active: usize) {
     session_closed(id, active);
 }
 
-/// `Transport error (<sid8>...)` / `Transport error` {sessionId?, error}.
+/// `Transport error (<sid8>...)` / `Transport error` {sessionId?, error}. The session id is
+/// the client's header, possibly bogus and huge: the field keeps at most 64 characters.
 pub(crate) fn transport_error(session: Option<&str>, error: &str) {
     match session {
         Some(id) => tracing::error!(
             target: TARGET,
-            sessionId = id,
+            sessionId = &*printable(id, MAX_LOGGED_SESSION_ID),
             error = format!("Error: {error}"),
             "Transport error ({}...)",
             short(id)
@@ -129,5 +156,28 @@ mod tests {
         );
         assert_eq!(printable("ok", 10), "ok");
         assert_eq!(printable("a\u{7}é", 10), "a\\u{7}é");
+    }
+
+    #[test]
+    fn credentials_are_redacted_from_logged_headers() {
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "authorization",
+            http::HeaderValue::from_static("Bearer secret"),
+        );
+        h.insert("cookie", http::HeaderValue::from_static("sid=secret"));
+        h.insert("set-cookie", http::HeaderValue::from_static("a=secret"));
+        h.insert("user-agent", http::HeaderValue::from_static("e2e"));
+        let json = headers_json(&h);
+        assert!(!json.contains("secret"), "{json}");
+        assert!(json.contains("\"authorization\": \"[redacted]\""), "{json}");
+        assert!(json.contains("\"user-agent\": \"e2e\""), "{json}");
+        // A client's (bogus, huge) session id is cut.
+        let long = "s".repeat(5000);
+        h.insert(
+            "mcp-session-id",
+            http::HeaderValue::from_str(&long).unwrap(),
+        );
+        assert!(headers_json(&h).len() < 400, "{}", headers_json(&h).len());
     }
 }

@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 use mcp_proto::{McpError, RequestId};
 use tokio::sync::Notify;
 
-use crate::payload::Payload;
+use crate::payload::{Payload, Repr};
 use crate::pending::lock;
 use crate::session::state::Session;
-use crate::sse::table::{Attached, StreamTable};
+use crate::sse::table::{Attached, SseLimits, StreamTable};
 use crate::wire;
 
 /// Where a reply's stream lives: in its session (resumable) or on its own (stateless).
@@ -37,8 +37,11 @@ pub(crate) struct StreamOptions {
     pub(crate) resumable: bool,
     /// Send a priming event with this `retry` (ms) when the stream opens.
     pub(crate) priming_retry: Option<u64>,
-    /// Connection buffer, in events.
-    pub(crate) buffer: usize,
+    /// Buffer and history limits of the stream.
+    pub(crate) limits: SseLimits,
+    /// The most result bytes a JSON reply to a batch collects (see
+    /// [`TransportConfig::max_reply_bytes`](crate::TransportConfig::max_reply_bytes)).
+    pub(crate) max_reply_bytes: usize,
 }
 
 /// One request's answer.
@@ -57,6 +60,8 @@ enum Mode {
 
 struct State {
     remaining: usize,
+    /// Result bytes collected so far (JSON mode).
+    collected: usize,
     mode: Mode,
 }
 
@@ -100,6 +105,7 @@ impl Reply {
             opts,
             state: Mutex::new(State {
                 remaining: expected,
+                collected: 0,
                 mode: Mode::Collect(Vec::new()),
             }),
             upgraded: Notify::new(),
@@ -122,8 +128,9 @@ impl Reply {
         let done = std::mem::take(done);
         let resumable = self.opts.resumable;
         let (stream, attached) = self.hub.with(|t| {
+            t.set_limits(self.opts.limits);
             let stream = t.open();
-            let attached = t.attach(stream, self.opts.buffer);
+            let attached = t.attach(stream);
             if let Some(retry) = self.opts.priming_retry {
                 t.prime(stream, retry);
             }
@@ -156,23 +163,51 @@ impl Reply {
 
     /// Records one request's answer (`None`: cancelled, no answer).
     pub(crate) fn finish(&self, id: RequestId, result: Option<Result<Payload, McpError>>) {
+        // Serialized here, outside the lock: the size is then known (for the reply cap and
+        // the choice of where to compress), and the `Value` tree is freed at once.
+        let result = result.map(|r| r.map(serialized));
         let mut st = lock(&self.state);
         st.remaining = st.remaining.saturating_sub(1);
         let last = st.remaining == 0;
-        match &mut st.mode {
+        let State {
+            collected, mode, ..
+        } = &mut *st;
+        match mode {
             Mode::Collect(done) => {
-                if let Some(result) = result {
+                if let Some(mut result) = result {
+                    let len = result
+                        .as_ref()
+                        .ok()
+                        .and_then(Payload::known_len)
+                        .unwrap_or(0);
+                    // The first result always fits; a batch's later ones only within the cap.
+                    if !done.is_empty() && collected.saturating_add(len) > self.opts.max_reply_bytes
+                    {
+                        result = Err(reply_too_large(self.opts.max_reply_bytes));
+                    } else {
+                        *collected = collected.saturating_add(len);
+                    }
                     done.push(Finished { id, result });
                 }
             }
             Mode::Stream { stream, .. } => {
                 let stream = *stream;
                 let resumable = self.opts.resumable;
+                let history_bytes = self.opts.limits.history_bytes;
                 self.hub.with(|t| {
                     if let Some(result) = &result {
                         let mut out = Vec::with_capacity(256);
                         wire::response(&mut out, &id, result);
-                        t.send(stream, &out, resumable);
+                        let mut stand_in = Vec::new();
+                        if resumable && out.len() > history_bytes {
+                            wire::error(&mut stand_in, Some(&id), &too_large_to_keep(out.len()));
+                        }
+                        t.send_or(
+                            stream,
+                            &out,
+                            resumable,
+                            (!stand_in.is_empty()).then_some(&stand_in[..]),
+                        );
                     }
                     if last {
                         t.finish(stream);
@@ -213,6 +248,29 @@ impl Reply {
     }
 }
 
+/// A value payload as its JSON bytes (other forms are left as they are: they know their size
+/// and may share or pre-compress their bytes).
+fn serialized(p: Payload) -> Payload {
+    match &p.0 {
+        Repr::Value(_) => Payload::raw(p.to_bytes()),
+        _ => p,
+    }
+}
+
+/// The error for a batch result past [`StreamOptions::max_reply_bytes`].
+fn reply_too_large(max: usize) -> McpError {
+    McpError::internal(format!(
+        "Reply too large: the results of this batch exceed {max} bytes; send this request again on its own"
+    ))
+}
+
+/// What the SSE history keeps for a response too big to keep.
+fn too_large_to_keep(len: usize) -> McpError {
+    McpError::internal(format!(
+        "The response ({len} bytes) was too large to keep for resumption; send the request again"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,7 +281,8 @@ mod tests {
             StreamOptions {
                 resumable: false,
                 priming_retry: None,
-                buffer: 8,
+                limits: SseLimits::default(),
+                max_reply_bytes: 100,
             },
             expected,
             now,
@@ -271,5 +330,26 @@ mod tests {
         let r = local(1, false);
         r.finish(RequestId::Number(1), None);
         assert!(matches!(r.take_outcome(), Outcome::Json(v) if v.is_empty()));
+    }
+
+    #[test]
+    fn batch_results_past_the_reply_cap_become_errors() {
+        let r = local(3, false);
+        let big = || Some(Ok(Payload::raw(vec![b'1'; 60])));
+        r.finish(RequestId::Number(1), big());
+        r.finish(RequestId::Number(2), big());
+        r.finish(RequestId::Number(3), Some(Ok(Payload::raw(&b"7"[..]))));
+        let Outcome::Json(done) = r.take_outcome() else {
+            panic!()
+        };
+        assert!(done[0].result.is_ok());
+        let err = done[1].result.as_ref().unwrap_err();
+        assert!(
+            err.message.starts_with("Reply too large"),
+            "{}",
+            err.message
+        );
+        // A small one still fits after the refused one.
+        assert!(done[2].result.is_ok());
     }
 }

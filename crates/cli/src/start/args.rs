@@ -59,6 +59,19 @@ pub struct StartArgs {
     #[arg(long, env = "SUNPEAK_MAX_BODY_BYTES", default_value = "4194304", value_parser = parse_bytes)]
     pub max_body_bytes: u64,
 
+    /// A POST body must arrive within this long, however steadily it trickles (408 after).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub body_timeout: Duration,
+
+    /// Open client connections at most; past it, new connections are closed at once.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
+
+    /// The largest tool result taken from a Node.js worker (bytes, or with a unit: 64MiB); a
+    /// bigger one becomes an `isError` result naming the tool.
+    #[arg(long, env = "SUNPEAK_MAX_TOOL_RESULT_BYTES", default_value = "64MiB", value_parser = parse_bytes)]
+    pub max_tool_result_bytes: u64,
+
     /// On SIGTERM/SIGINT: stop accepting, let in-flight calls finish for this long, then exit.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub drain_timeout: Duration,
@@ -152,6 +165,16 @@ mod tests {
         assert_eq!(a.port, 3001);
         assert_eq!(a.host, "127.0.0.1");
         assert_eq!(a.drain_timeout, Duration::from_millis(300));
+        let a = parse(&[
+            "--max-connections=50",
+            "--body-timeout",
+            "2s",
+            "--max-tool-result-bytes=1MiB",
+        ])
+        .unwrap();
+        assert_eq!(a.max_connections, 50);
+        assert_eq!(a.body_timeout, Duration::from_secs(2));
+        assert_eq!(a.max_tool_result_bytes, 1024 * 1024);
         let a = parse(&["-p", "3002", "--workers=auto", "--tool-timeout", "5s"]).unwrap();
         assert_eq!(a.port, 3002);
         assert_eq!(a.workers, Workers::Auto);
@@ -168,6 +191,8 @@ mod tests {
         assert!(parse(&["--port", "abc"]).is_err());
         assert!(parse(&["--port", "70000"]).is_err());
         assert!(parse(&["--max-sessions", "0"]).is_err());
+        assert!(parse(&["--max-connections", "0"]).is_err());
+        assert!(parse(&["--body-timeout", "slow"]).is_err());
         assert!(parse(&["--server-url", "not a url"]).is_err());
         assert!(parse(&["--server-url", "ftp://x.example/mcp"]).is_err());
         assert!(parse(&["--session-idle-timeout", "soon"]).is_err());

@@ -41,11 +41,15 @@ pub struct NodeHostConfig {
     pub ping_timeout: Duration,
     /// How long a call waits for a worker while none is up (during a restart).
     pub worker_wait: Duration,
+    /// The largest message taken from a worker, which bounds a tool result
+    /// (`--max-tool-result-bytes`): a bigger result is not read into memory; its call gets an
+    /// `isError` result naming the tool, and the worker keeps running.
+    pub max_result_bytes: usize,
 }
 
 impl NodeHostConfig {
     /// Defaults: one worker, no call timeout, `auth()` within 30 s, 30 s startup, ping every 5 s, unresponsive after
-    /// 30 s, calls wait up to 10 s for a replacement worker.
+    /// 30 s, calls wait up to 10 s for a replacement worker, tool results up to 64 MiB.
     pub fn new(project_root: impl Into<PathBuf>, dist_dir: impl Into<PathBuf>) -> Self {
         NodeHostConfig {
             node: None,
@@ -58,6 +62,7 @@ impl NodeHostConfig {
             ping_interval: Duration::from_secs(5),
             ping_timeout: Duration::from_secs(30),
             worker_wait: Duration::from_secs(10),
+            max_result_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -125,8 +130,10 @@ pub struct ToolCallContext {
     pub request_id: Value,
     /// `extra._meta`: the request's `params._meta`.
     pub meta: Option<Value>,
-    /// `extra.requestInfo.headers`: lower-case names, repeated headers joined by `", "`.
-    pub headers: Vec<(String, String)>,
+    /// `extra.requestInfo.headers`, shared by the calls of one HTTP request (a batch does not
+    /// copy them per call). The worker sees them as Node shows them: lower-case names,
+    /// repeated headers joined by `", "`.
+    pub headers: Arc<http::HeaderMap>,
     /// `extra.requestInfo.url` (a `URL` in JS): `http://<Host><path>`.
     pub url: Option<String>,
     /// Cancelled on `notifications/cancelled`, client disconnect or session end: aborts
@@ -144,7 +151,7 @@ impl ToolCallContext {
             session_id: None,
             request_id,
             meta: None,
-            headers: Vec::new(),
+            headers: Arc::default(),
             url: None,
             cancel: CancellationToken::new(),
             peer,

@@ -150,7 +150,7 @@ pub(crate) fn call(id: u64, tool: &str, args: &Value, ctx: &ToolCallContext) -> 
         request_id: &'a Value,
         #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
         meta: Option<&'a Value>,
-        headers: Headers<'a>,
+        headers: HeaderMapJson<'a>,
         #[serde(skip_serializing_if = "Option::is_none")]
         url: Option<&'a str>,
     }
@@ -174,7 +174,7 @@ pub(crate) fn call(id: u64, tool: &str, args: &Value, ctx: &ToolCallContext) -> 
             session_id: ctx.session_id.as_deref(),
             request_id: &ctx.request_id,
             meta: ctx.meta.as_ref(),
-            headers: Headers(&ctx.headers),
+            headers: HeaderMapJson(&ctx.headers),
             url: ctx.url.as_deref(),
         },
     })
@@ -268,6 +268,31 @@ impl Serialize for Headers<'_> {
     }
 }
 
+/// A request's headers as Node shows them, written straight from the map: lower-case names,
+/// repeated values joined with `", "`, bytes that are not UTF-8 replaced.
+struct HeaderMapJson<'a>(&'a http::HeaderMap);
+
+impl Serialize for HeaderMapJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.keys_len()))?;
+        for name in self.0.keys() {
+            let mut values = self.0.get_all(name).iter();
+            let first = values
+                .next()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()))
+                .unwrap_or_default();
+            let mut joined = first;
+            for more in values {
+                let joined = joined.to_mut();
+                joined.push_str(", ");
+                joined.push_str(&String::from_utf8_lossy(more.as_bytes()));
+            }
+            map.serialize_entry(name.as_str(), &*joined)?;
+        }
+        map.end()
+    }
+}
+
 fn encode<T: Serialize>(frame: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     // Serialising these types cannot fail: every key is a string and `Value` is always JSON.
@@ -299,14 +324,17 @@ mod tests {
     #[test]
     fn call_frame_is_one_line_and_omits_absent_fields() {
         let mut ctx = ToolCallContext::new(Value::from(7), Arc::new(NoPeer));
-        ctx.headers = vec![("x-a".into(), "1\n2".into())];
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-a", http::HeaderValue::from_static("1"));
+        headers.append("x-a", http::HeaderValue::from_static("2"));
+        ctx.headers = Arc::new(headers);
         let frame = call(3, "echo", &Value::Null, &ctx);
         let text = String::from_utf8(frame).unwrap();
         assert!(text.ends_with('\n'));
         assert_eq!(text.matches('\n').count(), 1);
         assert_eq!(
             text.trim_end(),
-            r#"{"t":"call","id":3,"tool":"echo","ctx":{"requestId":7,"headers":{"x-a":"1\n2"}}}"#
+            r#"{"t":"call","id":3,"tool":"echo","ctx":{"requestId":7,"headers":{"x-a":"1, 2"}}}"#
         );
     }
 

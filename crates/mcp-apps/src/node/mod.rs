@@ -128,6 +128,7 @@ impl NodeHost {
                 server.as_deref(),
             ),
             startup_timeout: cfg.startup_timeout,
+            max_frame_bytes: cfg.max_result_bytes,
         };
         let timing = Timing {
             ping_interval: cfg.ping_interval,

@@ -18,8 +18,8 @@ use super::error::NodeHostError;
 use super::frames::{self, Inbound, Kind, LogLevel};
 use super::worker::{Worker, log_worker};
 
-/// A frame longer than this means something is badly wrong; the worker is replaced.
-const MAX_FRAME_BYTES: usize = 512 * 1024 * 1024;
+/// The first bytes of an oversized frame kept to tell what it was (`{"t":"done","id":N`).
+const OVERSIZED_HEAD_BYTES: usize = 64;
 /// Capacity the frame buffer keeps between frames.
 const KEEP_FRAME_CAPACITY: usize = 256 * 1024;
 /// Frames queued for one worker before senders wait.
@@ -38,6 +38,8 @@ pub(crate) struct SpawnEnv {
     /// The `load` frame, encoded once.
     pub load_frame: Vec<u8>,
     pub startup_timeout: Duration,
+    /// The longest frame (tool result) taken from a worker; longer ones are skipped unread.
+    pub max_frame_bytes: usize,
 }
 
 /// Timing of the channel supervision.
@@ -58,6 +60,7 @@ pub(crate) struct Spawned {
 pub(crate) struct Connection {
     reader: BufReader<OwnedReadHalf>,
     buf: Vec<u8>,
+    frame: FrameState,
     child: Child,
     /// Cancelling it closes the channel, which tells the worker to exit.
     close: CancellationToken,
@@ -131,18 +134,23 @@ pub(crate) async fn spawn(
     let mut conn = Connection {
         reader: BufReader::with_capacity(64 * 1024, read_half),
         buf: Vec::new(),
+        frame: FrameState::new(env.max_frame_bytes),
         child,
         close,
     };
     let loaded = {
         let Connection {
-            reader, buf, child, ..
+            reader,
+            buf,
+            frame,
+            child,
+            ..
         } = &mut conn;
         tokio::select! {
-            r = wait_loaded(&worker, reader, buf) => r,
+            r = wait_loaded(&worker, reader, buf, frame) => r,
             status = child.wait() => {
                 // A loadError may still be in the socket.
-                match timeout(Duration::from_millis(500), wait_loaded(&worker, reader, buf)).await {
+                match timeout(Duration::from_millis(500), wait_loaded(&worker, reader, buf, frame)).await {
                     Ok(Err(load @ NodeHostError::Load { .. })) => Err(load),
                     _ => Err(exited_early(status, &tail).await),
                 }
@@ -171,17 +179,25 @@ async fn wait_loaded(
     worker: &Arc<Worker>,
     reader: &mut BufReader<OwnedReadHalf>,
     buf: &mut Vec<u8>,
+    frame: &mut FrameState,
 ) -> Result<Inbound, NodeHostError> {
     loop {
-        let got = read_frame(reader, buf, MAX_FRAME_BYTES)
+        let got = read_frame(reader, buf, frame)
             .await
             .map_err(|e| NodeHostError::Worker {
                 detail: format!("reading from the worker failed ({e})"),
             })?;
-        if !got {
-            return Err(NodeHostError::Worker {
-                detail: "the worker closed its channel while loading".to_string(),
-            });
+        match got {
+            Got::Frame => {}
+            Got::End => {
+                return Err(NodeHostError::Worker {
+                    detail: "the worker closed its channel while loading".to_string(),
+                });
+            }
+            Got::TooLarge { head } => {
+                worker.oversized(&head, frame.max);
+                continue;
+            }
         }
         let parsed = serde_json::from_slice::<Inbound>(buf);
         match parsed {
@@ -228,18 +244,23 @@ pub(crate) async fn run(
     let Connection {
         reader,
         buf,
+        frame,
         child,
         close,
     } = &mut conn;
     let why = loop {
         tokio::select! {
-            r = read_frame(reader, buf, MAX_FRAME_BYTES) => match r {
-                Ok(true) => {
+            r = read_frame(reader, buf, frame) => match r {
+                Ok(Got::Frame) => {
                     last_seen = Instant::now();
                     worker.handle(buf);
                     reset_frame(buf);
                 }
-                Ok(false) => {
+                Ok(Got::TooLarge { head }) => {
+                    last_seen = Instant::now();
+                    worker.oversized(&head, frame.max);
+                }
+                Ok(Got::End) => {
                     // The worker closed the channel: it is exiting.
                     let status = wait_or_kill(child, Duration::from_secs(2)).await;
                     break exit_text(status);
@@ -253,7 +274,7 @@ pub(crate) async fn run(
             },
             status = child.wait() => {
                 // Deliver what it wrote before exiting (console output, answers).
-                let _ = timeout(Duration::from_millis(500), drain(worker, reader, buf)).await;
+                let _ = timeout(Duration::from_millis(500), drain(worker, reader, buf, frame)).await;
                 break exit_text(status.ok());
             }
             _ = ping.tick() => {
@@ -277,10 +298,21 @@ pub(crate) async fn run(
 }
 
 /// Handles the frames left in the channel after the process exited.
-async fn drain(worker: &Arc<Worker>, reader: &mut BufReader<OwnedReadHalf>, buf: &mut Vec<u8>) {
-    while let Ok(true) = read_frame(reader, buf, MAX_FRAME_BYTES).await {
-        worker.handle(buf);
-        reset_frame(buf);
+async fn drain(
+    worker: &Arc<Worker>,
+    reader: &mut BufReader<OwnedReadHalf>,
+    buf: &mut Vec<u8>,
+    frame: &mut FrameState,
+) {
+    loop {
+        match read_frame(reader, buf, frame).await {
+            Ok(Got::Frame) => {
+                worker.handle(buf);
+                reset_frame(buf);
+            }
+            Ok(Got::TooLarge { head }) => worker.oversized(&head, frame.max),
+            Ok(Got::End) | Err(_) => return,
+        }
     }
 }
 
@@ -291,39 +323,68 @@ fn reset_frame(buf: &mut Vec<u8>) {
     buf.shrink_to(KEEP_FRAME_CAPACITY);
 }
 
+/// What [`read_frame`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Got {
+    /// A frame, in the buffer.
+    Frame,
+    /// A frame longer than the limit, skipped without keeping it; its first bytes.
+    TooLarge { head: Vec<u8> },
+    /// The end of the stream.
+    End,
+}
+
+/// The frame size limit, and the state of skipping an oversized frame across calls.
+pub(crate) struct FrameState {
+    pub(crate) max: usize,
+    /// The first bytes of the oversized frame being skipped.
+    skipping: Option<Vec<u8>>,
+}
+
+impl FrameState {
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            max,
+            skipping: None,
+        }
+    }
+}
+
 /// Reads one newline-terminated frame into `buf` (without the newline). Cancel-safe: bytes of
-/// an unfinished frame stay in `buf` for the next call. `Ok(false)` at end of stream.
+/// an unfinished frame stay in `buf` (or, for an oversized one, the skipping goes on) for the
+/// next call. A frame longer than `state.max` is not kept: the rest of its line is read and
+/// dropped, so a huge tool result costs the limit in memory, not its size.
 async fn read_frame<R: AsyncBufRead + Unpin>(
     reader: &mut R,
     buf: &mut Vec<u8>,
-    max: usize,
-) -> std::io::Result<bool> {
+    state: &mut FrameState,
+) -> std::io::Result<Got> {
     loop {
         let available = reader.fill_buf().await?;
         if available.is_empty() {
-            return Ok(false);
+            return Ok(Got::End);
         }
-        match available.iter().position(|&b| b == b'\n') {
-            Some(i) => {
-                buf.extend_from_slice(&available[..i]);
-                reader.consume(i + 1);
-                if buf.is_empty() {
-                    continue; // blank line
-                }
-                return Ok(true);
-            }
-            None => {
-                let n = available.len();
-                buf.extend_from_slice(available);
-                reader.consume(n);
-                if buf.len() > max {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::InvalidData,
-                        format!("a frame exceeded {max} bytes"),
-                    ));
-                }
-            }
+        let newline = available.iter().position(|&b| b == b'\n');
+        let line = newline.unwrap_or(available.len());
+        if state.skipping.is_none() {
+            buf.extend_from_slice(&available[..line]);
         }
+        reader.consume(newline.map_or(line, |i| i + 1));
+        if state.skipping.is_none() && buf.len() > state.max {
+            let head = buf[..OVERSIZED_HEAD_BYTES.min(buf.len())].to_vec();
+            reset_frame(buf);
+            state.skipping = Some(head);
+        }
+        if newline.is_none() {
+            continue;
+        }
+        if let Some(head) = state.skipping.take() {
+            return Ok(Got::TooLarge { head });
+        }
+        if buf.is_empty() {
+            continue; // blank line
+        }
+        return Ok(Got::Frame);
     }
 }
 
@@ -474,12 +535,13 @@ mod tests {
         tx.write_all(b"{\"half\":").await.unwrap();
         let cancelled = timeout(
             Duration::from_millis(50),
-            read_frame(&mut reader, &mut buf, 100),
+            read_frame(&mut reader, &mut buf, &mut FrameState::new(100)),
         )
         .await;
         assert!(cancelled.is_err());
         tx.write_all(b"1}\n").await.unwrap();
-        assert!(read_frame(&mut reader, &mut buf, 100).await.unwrap());
+        let got = read_frame(&mut reader, &mut buf, &mut FrameState::new(100)).await;
+        assert_eq!(got.unwrap(), Got::Frame);
         assert_eq!(buf, b"{\"half\":1}");
     }
 
@@ -488,21 +550,37 @@ mod tests {
         let data: &[u8] = b"{\"a\":1}\n\n{\"b\":2}\npartial";
         let mut reader = BufReader::with_capacity(3, data);
         let mut buf = Vec::new();
-        assert!(read_frame(&mut reader, &mut buf, 100).await.unwrap());
+        let mut state = FrameState::new(100);
+        let got = read_frame(&mut reader, &mut buf, &mut state).await.unwrap();
+        assert_eq!(got, Got::Frame);
         assert_eq!(buf, b"{\"a\":1}");
         buf.clear();
-        assert!(read_frame(&mut reader, &mut buf, 100).await.unwrap());
+        let got = read_frame(&mut reader, &mut buf, &mut state).await.unwrap();
+        assert_eq!(got, Got::Frame);
         assert_eq!(buf, b"{\"b\":2}");
         buf.clear();
-        assert!(!read_frame(&mut reader, &mut buf, 100).await.unwrap());
+        let got = read_frame(&mut reader, &mut buf, &mut state).await.unwrap();
+        assert_eq!(got, Got::End);
     }
 
     #[tokio::test]
-    async fn oversized_frames_are_refused() {
-        let data = vec![b'x'; 1000];
+    async fn oversized_frames_are_skipped_and_the_next_one_read() {
+        let mut data = b"{\"t\":\"done\",\"id\":42,\"result\":\"".to_vec();
+        data.extend_from_slice(&[b'x'; 1000]);
+        data.extend_from_slice(b"\"}\n{\"t\":\"pong\"}\n");
         let mut reader = BufReader::with_capacity(64, &data[..]);
         let mut buf = Vec::new();
-        assert!(read_frame(&mut reader, &mut buf, 100).await.is_err());
+        let mut state = FrameState::new(100);
+        let got = read_frame(&mut reader, &mut buf, &mut state).await.unwrap();
+        let Got::TooLarge { head } = got else {
+            panic!("{got:?}")
+        };
+        assert!(head.starts_with(b"{\"t\":\"done\",\"id\":42,"));
+        // What it held is given back, not kept for the life of the worker.
+        assert!(buf.is_empty() && buf.capacity() <= KEEP_FRAME_CAPACITY);
+        let got = read_frame(&mut reader, &mut buf, &mut state).await.unwrap();
+        assert_eq!(got, Got::Frame);
+        assert_eq!(buf, b"{\"t\":\"pong\"}");
     }
 
     #[tokio::test]
@@ -542,12 +620,15 @@ mod tests {
         data.extend_from_slice(b"\n{}\n");
         let mut reader = BufReader::new(&data[..]);
         let mut buf = Vec::new();
-        assert!(read_frame(&mut reader, &mut buf, usize::MAX).await.unwrap());
+        let mut state = FrameState::new(usize::MAX);
+        let got = read_frame(&mut reader, &mut buf, &mut state).await.unwrap();
+        assert_eq!(got, Got::Frame);
         assert!(buf.capacity() >= 8 * KEEP_FRAME_CAPACITY);
         // `clear` alone kept all of it for the life of the worker.
         reset_frame(&mut buf);
         assert!(buf.is_empty() && buf.capacity() <= KEEP_FRAME_CAPACITY);
-        assert!(read_frame(&mut reader, &mut buf, usize::MAX).await.unwrap());
+        let got = read_frame(&mut reader, &mut buf, &mut state).await.unwrap();
+        assert_eq!(got, Got::Frame);
         assert_eq!(buf, b"{}");
     }
 }

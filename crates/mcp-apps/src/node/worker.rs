@@ -222,6 +222,22 @@ impl Worker {
         let _ = reply.send(CallReply::Done(outcome));
     }
 
+    /// A frame longer than the limit was skipped (`head`: its first bytes). If it was a tool's
+    /// result, that call gets an `isError` result naming the tool; the worker goes on.
+    pub fn oversized(&self, head: &[u8], max: usize) {
+        let Some(id) = done_frame_id(head) else {
+            tracing::error!(target: "node", worker = self.slot, "the tool worker sent a message over {max} bytes; it was dropped");
+            return;
+        };
+        let Some(Pending::Call { reply, tool, .. }) = self.state().pending.remove(&id) else {
+            return;
+        };
+        tracing::warn!(target: "node", worker = self.slot, "Tool {tool} returned a result over {max} bytes; the call gets an error result");
+        let _ = reply.send(CallReply::Done(ToolCallOutcome::tool_error(format!(
+            "Tool {tool} returned a result larger than the {max} bytes limit (--max-tool-result-bytes)"
+        ))));
+    }
+
     /// A frame serde could not read (for example a result nested deeper than its recursion
     /// limit): fail the call it answers rather than the whole worker.
     fn unreadable(&self, bytes: &[u8], err: &serde_json::Error) {

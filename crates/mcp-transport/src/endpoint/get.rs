@@ -41,17 +41,18 @@ async fn get(
     let resume = headers::get(&req.headers, headers::LAST_EVENT_ID).and_then(parse_event_id);
     let (replay, attached, stream, standalone) = {
         let mut t = lock(&session.streams);
+        t.set_limits(cfg.sse_limits());
         match resume {
             Some((stream, after)) => {
                 if stream == 0 {
                     t.standalone();
                 }
-                let r = t.resume(stream, after, cfg.sse_buffer);
+                let r = t.resume(stream, after);
                 (r.replay, r.live, stream, stream == 0)
             }
             None => {
                 let stream = t.standalone();
-                let attached = t.attach(stream, cfg.sse_buffer);
+                let attached = t.attach(stream);
                 if session.version.sends_priming_event() {
                     t.prime(
                         stream,

@@ -4,8 +4,7 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 
-use futures_util::FutureExt;
-use futures_util::future::join_all;
+use futures_util::{FutureExt, StreamExt};
 use http::{Response, StatusCode};
 use mcp_proto::{
     CancelledNotificationParams, McpError, Message, ProtocolVersion, RequestId, methods,
@@ -24,6 +23,11 @@ use crate::reply::{Hub, Outcome, Reply, StreamOptions};
 use crate::session::state::Session;
 use crate::sse::body::StreamGuard;
 use crate::sse::table::StreamTable;
+
+/// How many requests of one batch run at once. A batch may hold 1,000 requests (protocol
+/// 2025-03-26); run all at once they would start 1,000 tool calls and hold 1,000 results.
+/// The rest wait their turn, so one POST costs at most this many handlers' work and memory.
+pub(crate) const BATCH_CONCURRENCY: usize = 16;
 
 /// The messages of one POST, with where they came from.
 pub(super) struct Dispatch {
@@ -98,7 +102,8 @@ pub(super) async fn run(d: Dispatch) -> Response<McpBody> {
         StreamOptions {
             resumable,
             priming_retry,
-            buffer: cfg.sse_buffer,
+            limits: cfg.sse_limits(),
+            max_reply_bytes: cfg.max_reply_bytes,
         },
         requests.len(),
         cfg.response_mode == crate::config::ResponseMode::Sse,
@@ -133,12 +138,15 @@ pub(super) async fn run(d: Dispatch) -> Response<McpBody> {
             engine: Arc::clone(&engine),
         }));
         let op = Operation::start(&r.method, r.params.as_ref(), &engine.server.tool_labels);
-        let fut = engine.server.dispatch(ctx, &r.method, Params(r.params));
+        let engine = Arc::clone(&engine);
         let reply = Arc::clone(&reply);
         let untrack = Untrack(session.clone(), r.id.clone());
         let id = r.id;
+        let (method, params) = (r.method, r.params);
         work.push(async move {
             let _untrack = untrack;
+            // Dispatched when its turn comes: a handler may do work when called.
+            let fut = engine.server.dispatch(ctx, &method, Params(params));
             let out = tokio::select! {
                 biased;
                 () = token.cancelled() => None,
@@ -157,7 +165,11 @@ pub(super) async fn run(d: Dispatch) -> Response<McpBody> {
         .as_ref()
         .map(|s| s.busy_guard(engine.sessions.clock()));
     let mut cancel = CancelOnDrop(Some(reply_token.clone()));
-    let mut all = Box::pin(join_all(work));
+    let mut all = Box::pin(
+        futures_util::stream::iter(work)
+            .buffer_unordered(BATCH_CONCURRENCY)
+            .for_each(|()| async {}),
+    );
     let upgraded = tokio::select! {
         biased;
         _ = &mut all => false,
@@ -173,7 +185,7 @@ pub(super) async fn run(d: Dispatch) -> Response<McpBody> {
     cancel.0 = None;
     let gzip_ok = cfg.gzip && headers::accepts_gzip(&http.headers);
     match reply.take_outcome() {
-        Outcome::Json(done) => respond::json(done, batch, gzip_ok),
+        Outcome::Json(done) => respond::json_off_thread(done, batch, gzip_ok).await,
         Outcome::Stream { stream, attached } => {
             let guard = StreamGuard {
                 detach: match (&session, &attached) {

@@ -27,6 +27,42 @@ pub(crate) fn with_session(mut r: Response<McpBody>, session: Option<&str>) -> R
     r
 }
 
+/// Replies that compress this many plain bytes or more are built on the blocking pool: gzip
+/// runs at roughly 100 MB/s, so a big reply would stall every connection on its runtime thread.
+pub(crate) const OFF_THREAD_GZIP_BYTES: usize = 128 * 1024;
+
+/// [`json`], built on the blocking pool when it has a big body to compress (an 800 KB
+/// resource read is not: its payload is compressed once, and a reply splices it in).
+pub(crate) async fn json_off_thread(
+    done: Vec<Finished>,
+    batch: bool,
+    gzip_ok: bool,
+) -> Response<McpBody> {
+    if !gzip_ok || plain_bytes_to_compress(&done, batch) < OFF_THREAD_GZIP_BYTES {
+        return json(done, batch, gzip_ok);
+    }
+    match tokio::task::spawn_blocking(move || json(done, batch, gzip_ok)).await {
+        Ok(r) => r,
+        Err(_) => errors::server_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal Server Error: the reply could not be built",
+        ),
+    }
+}
+
+/// How many bytes [`json`] would compress itself (not counting pre-compressed payloads).
+fn plain_bytes_to_compress(done: &[Finished], batch: bool) -> usize {
+    let single = !batch && done.len() == 1;
+    done.iter()
+        .map(|f| match &f.result {
+            Ok(p) if single && p.precompressed().is_some() => 0,
+            // Values were serialized when they finished; an unknown length counts as big.
+            Ok(p) => p.known_len().unwrap_or(usize::MAX),
+            Err(e) => e.message.len() + 64,
+        })
+        .fold(0usize, usize::saturating_add)
+}
+
 /// A JSON reply: one object, an array for a batch, or 202 when nothing is answered.
 pub(crate) fn json(done: Vec<Finished>, batch: bool, gzip_ok: bool) -> Response<McpBody> {
     if done.is_empty() {
@@ -59,7 +95,18 @@ pub(crate) fn json(done: Vec<Finished>, batch: bool, gzip_ok: bool) -> Response<
             _ => plain(f),
         }
     } else {
-        let mut out = Vec::with_capacity(done.len() * 64);
+        let len: usize = done
+            .iter()
+            .map(|f| {
+                f.result
+                    .as_ref()
+                    .ok()
+                    .and_then(|p| p.known_len())
+                    .unwrap_or(64)
+                    + 48
+            })
+            .fold(2, usize::saturating_add);
+        let mut out = Vec::with_capacity(len);
         out.push(b'[');
         for (i, f) in done.iter().enumerate() {
             if i > 0 {

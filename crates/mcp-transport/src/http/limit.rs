@@ -7,6 +7,7 @@ use http_body::Body;
 use http_body_util::BodyExt;
 
 use crate::auth::BoxError;
+use crate::config::BodyLimits;
 
 /// Why a body could not be read.
 #[derive(Debug)]
@@ -15,29 +16,42 @@ pub(crate) enum ReadError {
     TooLarge,
     /// The connection failed while reading.
     Io(BoxError),
-    /// No data for [`BODY_IDLE_TIMEOUT`]: the client stopped sending (hyper has no timer for
-    /// bodies, so a request promising more than it sends would wait for ever).
+    /// No data for [`BODY_IDLE_TIMEOUT`], or the whole body not there within its total
+    /// deadline: the client stopped sending, or trickles (hyper has no timer for bodies, so a
+    /// request promising more than it sends would hold its connection and buffer for ever).
     Stalled,
 }
 
 /// The longest pause between two chunks of a request body.
 pub(crate) const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Reads the whole body, failing as soon as more than `limit` bytes arrived (a
-/// `Content-Length` above the limit fails before reading anything), or when the client pauses
-/// longer than [`BODY_IDLE_TIMEOUT`].
+/// Reads the whole body, failing as soon as more than `limits.bytes` arrived (a
+/// `Content-Length` above the limit fails before reading anything), when the client pauses
+/// longer than [`BODY_IDLE_TIMEOUT`], or when the body is not complete after `limits.total`.
 pub(crate) async fn read_limited<B>(
     body: B,
-    limit: usize,
+    limits: BodyLimits,
     content_length: Option<u64>,
 ) -> Result<Bytes, ReadError>
 where
     B: Body,
     B::Error: Into<BoxError>,
 {
+    let limit = limits.bytes;
     if content_length.is_some_and(|n| n > limit as u64) {
         return Err(ReadError::TooLarge);
     }
+    match tokio::time::timeout(limits.total, read_all(body, limit)).await {
+        Ok(read) => read,
+        Err(_) => Err(ReadError::Stalled),
+    }
+}
+
+async fn read_all<B>(body: B, limit: usize) -> Result<Bytes, ReadError>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
     let mut body = std::pin::pin!(body);
     let mut total = 0usize;
     // The common case is one chunk: keep it without copying.
@@ -84,24 +98,31 @@ mod tests {
     use http_body::Frame;
     use http_body_util::{Full, StreamBody};
 
+    fn limits(bytes: usize) -> BodyLimits {
+        BodyLimits {
+            bytes,
+            total: Duration::from_secs(60),
+        }
+    }
+
     #[tokio::test]
     async fn reads_and_limits() {
-        let b = read_limited(Full::new(Bytes::from_static(b"hello")), 5, Some(5))
+        let b = read_limited(Full::new(Bytes::from_static(b"hello")), limits(5), Some(5))
             .await
             .unwrap();
         assert_eq!(b, "hello");
         assert!(matches!(
-            read_limited(Full::new(Bytes::from_static(b"hello")), 4, None).await,
+            read_limited(Full::new(Bytes::from_static(b"hello")), limits(4), None).await,
             Err(ReadError::TooLarge)
         ));
         assert!(matches!(
-            read_limited(Full::new(Bytes::new()), 4, Some(10)).await,
+            read_limited(Full::new(Bytes::new()), limits(4), Some(10)).await,
             Err(ReadError::TooLarge)
         ));
         let chunks = futures_util::stream::iter(["ab", "cd", "ef"].map(|s| {
             Ok::<_, std::convert::Infallible>(Frame::data(Bytes::from_static(s.as_bytes())))
         }));
-        let b = read_limited(StreamBody::new(chunks), 6, None)
+        let b = read_limited(StreamBody::new(chunks), limits(6), None)
             .await
             .unwrap();
         assert_eq!(b, "abcdef");
@@ -109,7 +130,7 @@ mod tests {
             Ok::<_, std::convert::Infallible>(Frame::data(Bytes::from_static(s.as_bytes())))
         }));
         assert!(matches!(
-            read_limited(StreamBody::new(chunks), 5, None).await,
+            read_limited(StreamBody::new(chunks), limits(5), None).await,
             Err(ReadError::TooLarge)
         ));
     }
@@ -121,7 +142,23 @@ mod tests {
             Bytes::from_static(b"{\""),
         ))])
         .chain(futures_util::stream::pending());
-        let r = read_limited(StreamBody::new(stalled), 100, Some(10)).await;
+        let r = read_limited(StreamBody::new(stalled), limits(100), Some(10)).await;
         assert!(matches!(r, Err(ReadError::Stalled)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_trickling_body_meets_the_total_deadline() {
+        // One byte every 5 s never trips the 30 s pause limit; the total deadline ends it.
+        let trickle = futures_util::stream::unfold(0u32, |n| async move {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Some((
+                Ok::<_, std::convert::Infallible>(Frame::data(Bytes::from_static(b" "))),
+                n + 1,
+            ))
+        });
+        let started = tokio::time::Instant::now();
+        let r = read_limited(StreamBody::new(trickle), limits(1000), Some(1000)).await;
+        assert!(matches!(r, Err(ReadError::Stalled)));
+        assert_eq!(started.elapsed(), Duration::from_secs(60));
     }
 }

@@ -6,5 +6,6 @@ pub mod cors;
 pub(crate) mod errors;
 pub mod headers;
 pub(crate) mod limit;
+pub(crate) mod linger;
 pub(crate) mod origin;
 pub(crate) mod write_deadline;

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::Frame;
-use tokio::sync::mpsc;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use super::encode::KEEP_ALIVE;
+use super::table::ConnRx;
 use crate::metrics::OpenStream;
 use crate::pending::lock;
 use crate::session::state::{BusyGuard, Session};
@@ -45,7 +45,7 @@ impl Drop for StreamGuard {
 /// An SSE response body.
 pub(crate) struct SseBody {
     queued: VecDeque<Bytes>,
-    rx: Option<mpsc::Receiver<Bytes>>,
+    rx: Option<ConnRx>,
     keep_alive: Duration,
     timer: Option<Pin<Box<Sleep>>>,
     stop: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
@@ -56,7 +56,7 @@ pub(crate) struct SseBody {
 impl SseBody {
     pub(crate) fn new(
         queued: Vec<Bytes>,
-        rx: Option<mpsc::Receiver<Bytes>>,
+        rx: Option<ConnRx>,
         keep_alive: Duration,
         guard: StreamGuard,
     ) -> Self {
@@ -124,6 +124,7 @@ impl SseBody {
 mod tests {
     use super::*;
     use http_body_util::BodyExt;
+    use tokio::sync::mpsc;
 
     struct B(SseBody);
     impl http_body::Body for B {
@@ -142,7 +143,7 @@ mod tests {
         let (tx, rx) = mpsc::channel(4);
         let mut body = B(SseBody::new(
             vec![Bytes::from_static(b"a")],
-            Some(rx),
+            Some(ConnRx::from_channel(rx)),
             Duration::from_secs(15),
             StreamGuard::default(),
         ));
@@ -168,10 +169,13 @@ mod tests {
     async fn stops_on_token() {
         let (_tx, rx) = mpsc::channel(4);
         let token = CancellationToken::new();
-        let mut body = B(
-            SseBody::new(vec![], Some(rx), Duration::ZERO, StreamGuard::default())
-                .stop_on(token.clone()),
-        );
+        let mut body = B(SseBody::new(
+            vec![],
+            Some(ConnRx::from_channel(rx)),
+            Duration::ZERO,
+            StreamGuard::default(),
+        )
+        .stop_on(token.clone()));
         token.cancel();
         assert!(body.frame().await.is_none());
     }

@@ -6,11 +6,35 @@
 //! `Last-Event-ID` re-attaches a new connection to it.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::encode;
+
+/// What one session's streams may hold, in events and in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SseLimits {
+    /// Events waiting for one slow connection before it is dropped.
+    pub(crate) buffer_events: usize,
+    /// Bytes waiting for one slow connection before it is dropped (one event always fits).
+    pub(crate) buffer_bytes: usize,
+    /// Bytes of history kept for `Last-Event-ID` (the event count is the table's own cap).
+    pub(crate) history_bytes: usize,
+}
+
+impl Default for SseLimits {
+    fn default() -> Self {
+        Self {
+            buffer_events: 256,
+            buffer_bytes: 8 * 1024 * 1024,
+            history_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
 
 struct Slot {
     id: u64,
@@ -20,6 +44,8 @@ struct Slot {
 struct Sink {
     tx: mpsc::Sender<Bytes>,
     generation: u64,
+    /// Bytes sent and not yet taken by the connection.
+    queued: Arc<AtomicUsize>,
 }
 
 struct Stored {
@@ -30,8 +56,42 @@ struct Stored {
 
 /// The receiving end of a connection attached to a stream.
 pub(crate) struct Attached {
-    pub(crate) rx: mpsc::Receiver<Bytes>,
+    pub(crate) rx: ConnRx,
     pub(crate) generation: u64,
+}
+
+/// The frames waiting for one connection, with their byte count.
+pub(crate) struct ConnRx {
+    rx: mpsc::Receiver<Bytes>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl ConnRx {
+    /// The next frame (`None`: the stream ended or the connection was dropped).
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let polled = self.rx.poll_recv(cx);
+        if let Poll::Ready(Some(b)) = &polled {
+            self.queued.fetch_sub(b.len(), Ordering::Relaxed);
+        }
+        polled
+    }
+
+    /// A receiver over a bare channel (tests of the body).
+    #[cfg(test)]
+    pub(crate) fn from_channel(rx: mpsc::Receiver<Bytes>) -> Self {
+        Self {
+            rx,
+            queued: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// A frame if one is waiting.
+    #[cfg(test)]
+    pub(crate) fn try_recv(&mut self) -> Result<Bytes, mpsc::error::TryRecvError> {
+        let b = self.rx.try_recv()?;
+        self.queued.fetch_sub(b.len(), Ordering::Relaxed);
+        Ok(b)
+    }
 }
 
 /// What a resumption found.
@@ -50,6 +110,9 @@ pub(crate) struct StreamTable {
     slots: Vec<Slot>,
     history: VecDeque<Stored>,
     history_cap: usize,
+    /// Bytes of the frames in `history`.
+    history_bytes: usize,
+    limits: SseLimits,
     standalone: Option<u64>,
 }
 
@@ -64,8 +127,16 @@ impl StreamTable {
             slots: Vec::new(),
             history: VecDeque::new(),
             history_cap,
+            history_bytes: 0,
+            limits: SseLimits::default(),
             standalone: None,
         }
+    }
+
+    /// Sets the byte and buffer limits (the transport's configuration; cheap, called before
+    /// the table is used by a request).
+    pub(crate) fn set_limits(&mut self, limits: SseLimits) {
+        self.limits = limits;
     }
 
     /// Opens a new logical stream.
@@ -96,13 +167,22 @@ impl StreamTable {
     }
 
     /// Attaches a new connection to a stream, replacing (and so closing) any previous one.
-    pub(crate) fn attach(&mut self, stream: u64, capacity: usize) -> Option<Attached> {
+    pub(crate) fn attach(&mut self, stream: u64) -> Option<Attached> {
         let generation = self.next_generation;
         self.next_generation += 1;
+        let capacity = self.limits.buffer_events.max(1);
         let slot = self.slot(stream)?;
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        slot.sink = Some(Sink { tx, generation });
-        Some(Attached { rx, generation })
+        let (tx, rx) = mpsc::channel(capacity);
+        let queued = Arc::new(AtomicUsize::new(0));
+        slot.sink = Some(Sink {
+            tx,
+            generation,
+            queued: Arc::clone(&queued),
+        });
+        Some(Attached {
+            rx: ConnRx { rx, queued },
+            generation,
+        })
     }
 
     fn next_seq(&mut self) -> u64 {
@@ -118,20 +198,34 @@ impl StreamTable {
     }
 
     /// Sends one JSON-RPC message on a stream: stored in the history (when resumable) and
-    /// written to the attached connection, if any. A connection whose buffer is full is a
-    /// stalled client: it is dropped, and can resume from the history.
+    /// written to the attached connection, if any. A connection whose buffer is full (in
+    /// events or bytes) is a stalled client: it is dropped, and can resume from the history.
     pub(crate) fn send(&mut self, stream: u64, json: &[u8], resumable: bool) {
+        self.send_or(stream, json, resumable, None);
+    }
+
+    /// As [`send`](Self::send), but when `json` is too big for the history, `stand_in` (a
+    /// short message, e.g. an error response for the same request) is kept in its place, so
+    /// that a client resuming after missing it learns what happened instead of waiting.
+    /// Without a stand-in, a message bigger than the whole history is delivered live only.
+    pub(crate) fn send_or(
+        &mut self,
+        stream: u64,
+        json: &[u8],
+        resumable: bool,
+        stand_in: Option<&[u8]>,
+    ) {
         let frame = if resumable && self.history_cap > 0 {
             let seq = self.next_seq();
             let frame = encode::message(Some((stream, seq)), json);
-            if self.history.len() >= self.history_cap {
-                self.history.pop_front();
+            if frame.len() <= self.limits.history_bytes {
+                self.remember(stream, seq, frame.clone());
+            } else if let Some(stand_in) = stand_in {
+                let kept = encode::message(Some((stream, seq)), stand_in);
+                if kept.len() <= self.limits.history_bytes {
+                    self.remember(stream, seq, kept);
+                }
             }
-            self.history.push_back(Stored {
-                stream,
-                seq,
-                frame: frame.clone(),
-            });
             frame
         } else {
             encode::message(None, json)
@@ -139,16 +233,50 @@ impl StreamTable {
         self.deliver(stream, frame);
     }
 
+    /// Stores a frame, evicting the oldest ones beyond the event and byte caps.
+    fn remember(&mut self, stream: u64, seq: u64, frame: Bytes) {
+        self.history_bytes += frame.len();
+        self.history.push_back(Stored { stream, seq, frame });
+        while self.history.len() > self.history_cap
+            || self.history_bytes > self.limits.history_bytes
+        {
+            let Some(old) = self.history.pop_front() else {
+                break;
+            };
+            self.history_bytes -= old.frame.len();
+        }
+    }
+
+    fn forget_stream(&mut self, stream: u64) {
+        let mut bytes = self.history_bytes;
+        self.history.retain(|e| {
+            let keep = e.stream != stream;
+            if !keep {
+                bytes -= e.frame.len();
+            }
+            keep
+        });
+        self.history_bytes = bytes;
+    }
+
     fn deliver(&mut self, stream: u64, frame: Bytes) {
+        let max_bytes = self.limits.buffer_bytes;
         let Some(slot) = self.slot(stream) else {
             return;
         };
-        if let Some(sink) = &slot.sink
-            && sink.tx.try_send(frame).is_err()
-        {
-            tracing::debug!(target: "mcp", stream, "SSE client too slow or gone; connection dropped");
-            slot.sink = None;
+        let Some(sink) = &slot.sink else {
+            return;
+        };
+        let len = frame.len();
+        let queued = sink.queued.load(Ordering::Relaxed);
+        // One frame always fits an empty queue, however big.
+        let over_bytes = queued > 0 && queued.saturating_add(len) > max_bytes;
+        if !over_bytes && sink.tx.try_send(frame).is_ok() {
+            sink.queued.fetch_add(len, Ordering::Relaxed);
+            return;
         }
+        tracing::debug!(target: "mcp", stream, queued, "SSE client too slow or gone; connection dropped");
+        slot.sink = None;
     }
 
     /// The stream's last message was sent: close its connection and forget it. Its history is
@@ -159,7 +287,7 @@ impl StreamTable {
         };
         let slot = self.slots.swap_remove(pos);
         if slot.sink.is_some() {
-            self.history.retain(|e| e.stream != stream);
+            self.forget_stream(stream);
         }
         if self.standalone == Some(stream) {
             self.standalone = None;
@@ -193,14 +321,14 @@ impl StreamTable {
 
     /// Resumes after the event `(stream, after)`: the stored events of that stream after it,
     /// and a new connection if the stream is still open.
-    pub(crate) fn resume(&mut self, stream: u64, after: u64, capacity: usize) -> Resumed {
+    pub(crate) fn resume(&mut self, stream: u64, after: u64) -> Resumed {
         let replay = self
             .history
             .iter()
             .filter(|e| e.stream == stream && e.seq > after)
             .map(|e| e.frame.clone())
             .collect();
-        let live = self.attach(stream, capacity);
+        let live = self.attach(stream);
         Resumed { replay, live }
     }
 
@@ -210,6 +338,7 @@ impl StreamTable {
             s.sink = None;
         }
         self.history.clear();
+        self.history_bytes = 0;
     }
 
     /// Number of stored events (for tests and stats).
@@ -231,7 +360,7 @@ mod tests {
     fn delivers_and_purges_on_finish() {
         let mut t = StreamTable::new(10);
         let s = t.open();
-        let mut a = t.attach(s, 8).unwrap();
+        let mut a = t.attach(s).unwrap();
         t.prime(s, 1000);
         t.send(s, b"{}", true);
         assert!(text(&a.rx.try_recv().unwrap()).contains("retry: 1000"));
@@ -246,13 +375,13 @@ mod tests {
     fn resumes_a_detached_stream() {
         let mut t = StreamTable::new(10);
         let s = t.open();
-        let a = t.attach(s, 8).unwrap();
+        let a = t.attach(s).unwrap();
         t.prime(s, 1000); // seq 1
         t.close_connection(s);
         drop(a);
         t.send(s, b"1", true); // seq 2
         t.send(s, b"2", true); // seq 3
-        let r = t.resume(s, 2, 8);
+        let r = t.resume(s, 2);
         assert_eq!(r.replay.len(), 1);
         assert!(text(&r.replay[0]).contains(&format!("id: {s}-3")));
         let mut live = r.live.unwrap();
@@ -268,7 +397,7 @@ mod tests {
         let s = t.open();
         t.send(s, b"r", true);
         t.finish(s);
-        let r = t.resume(s, 0, 8);
+        let r = t.resume(s, 0);
         assert_eq!(r.replay.len(), 1);
         assert!(r.live.is_none());
     }
@@ -276,8 +405,12 @@ mod tests {
     #[test]
     fn history_is_bounded_and_slow_clients_dropped() {
         let mut t = StreamTable::new(3);
+        t.set_limits(SseLimits {
+            buffer_events: 2,
+            ..SseLimits::default()
+        });
         let s = t.open();
-        let a = t.attach(s, 2).unwrap();
+        let a = t.attach(s).unwrap();
         for _ in 0..5 {
             t.send(s, b"x", true);
         }
@@ -290,8 +423,8 @@ mod tests {
     fn stale_detach_keeps_new_connection() {
         let mut t = StreamTable::new(3);
         let s = t.standalone();
-        let old = t.attach(s, 2).unwrap();
-        let _new = t.attach(s, 2).unwrap();
+        let old = t.attach(s).unwrap();
+        let _new = t.attach(s).unwrap();
         t.detach(s, old.generation);
         assert!(t.is_attached(s));
     }
@@ -300,11 +433,58 @@ mod tests {
     fn no_ids_without_history() {
         let mut t = StreamTable::new(0);
         let s = t.open();
-        let mut a = t.attach(s, 2).unwrap();
+        let mut a = t.attach(s).unwrap();
         t.send(s, b"{}", true);
         assert_eq!(
             text(&a.rx.try_recv().unwrap()),
             "event: message\ndata: {}\n\n"
         );
+    }
+
+    #[test]
+    fn history_is_bounded_in_bytes() {
+        let mut t = StreamTable::new(100);
+        t.set_limits(SseLimits {
+            history_bytes: 1000,
+            ..SseLimits::default()
+        });
+        let s = t.open();
+        let big = vec![b'x'; 300];
+        for _ in 0..10 {
+            t.send(s, &big, true);
+        }
+        // Each frame is 300 bytes plus its `id:`/`data:` lines: three fit.
+        assert_eq!(t.history_len(), 3);
+        assert!(t.history_bytes <= 1000, "{}", t.history_bytes);
+        // A message bigger than the whole history keeps its stand-in instead.
+        let huge = vec![b'y'; 5000];
+        t.send_or(s, &huge, true, Some(b"{\"error\":1}"));
+        let r = t.resume(s, 0);
+        assert!(text(r.replay.last().unwrap()).contains("{\"error\":1}"));
+        assert!(r.replay.iter().all(|f| f.len() < 1000));
+        t.finish(s);
+        assert_eq!(t.history_bytes, 0);
+    }
+
+    #[test]
+    fn a_slow_connection_is_dropped_by_bytes() {
+        let mut t = StreamTable::new(0);
+        t.set_limits(SseLimits {
+            buffer_events: 1000,
+            buffer_bytes: 1000,
+            history_bytes: 0,
+        });
+        let s = t.open();
+        let mut a = t.attach(s).unwrap();
+        // One frame always fits, even one above the cap.
+        t.send(s, &[b'a'; 2000], false);
+        assert!(t.is_attached(s));
+        // Read: the queue is empty again, so the next big frame fits too.
+        a.rx.try_recv().unwrap();
+        t.send(s, &[b'b'; 600], false);
+        assert!(t.is_attached(s));
+        // Unread 600 + 600 > 1000: the client is too slow.
+        t.send(s, &[b'c'; 600], false);
+        assert!(!t.is_attached(s));
     }
 }

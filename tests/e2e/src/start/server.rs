@@ -107,6 +107,7 @@ impl<'a> Launch<'a> {
             .env_remove("SUNPEAK_WORKERS")
             .env_remove("SUNPEAK_SESSION_STORE")
             .env_remove("SUNPEAK_LOG_HEADERS")
+            .env_remove("SUNPEAK_MAX_TOOL_RESULT_BYTES")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
