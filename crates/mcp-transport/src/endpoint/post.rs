@@ -67,7 +67,7 @@ where
     }
     let auth = super::authenticate_post(engine, &req, &bytes)
         .await
-        .map_err(Rejection::Auth)?;
+        .map_err(|r| Rejection::Auth(Box::new(r)))?;
     let http = Arc::new(HttpInfo {
         headers: req.headers,
         uri: req.uri,

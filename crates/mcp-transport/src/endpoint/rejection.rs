@@ -47,7 +47,7 @@ pub(crate) enum Rejection {
     /// The session store could not answer (503).
     StoreUnavailable(StoreError),
     /// The auth hook's refusal (401, 400, 403 with its challenge, or 500), already logged.
-    Auth(Response<McpBody>),
+    Auth(Box<Response<McpBody>>),
 }
 
 impl From<Missing> for Rejection {
@@ -143,7 +143,7 @@ impl Rejection {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Service Unavailable: server is shutting down",
             ),
-            Rejection::Auth(response) => response,
+            Rejection::Auth(response) => *response,
             Rejection::StoreUnavailable(e) => {
                 tracing::error!(target: logging::TARGET, error = %e, "Session store unavailable");
                 errors::server_error(
