@@ -250,8 +250,13 @@ fn projects_that_cannot_be_served() -> Result<()> {
     expect_start_error(dir, &[], "Failed to load tool broken: kaput")?;
     expect_start_error(
         &fixture(),
-        &["--session-store", "redis://localhost:6379"],
-        "not supported yet",
+        &["--session-store", "etcd://localhost:2379"],
+        "unknown session store",
+    )?;
+    expect_start_error(
+        &fixture(),
+        &["--session-store", "redis://:secret@localhost:notaport/0"],
+        "invalid Redis URL",
     )?;
     Ok(())
 }

@@ -112,19 +112,31 @@ fn connections_past_the_cap_are_closed_at_once() -> Result<()> {
     for _ in 0..20 {
         held.push(TcpStream::connect(server.addr)?);
     }
-    std::thread::sleep(Duration::from_millis(200));
-    // The 21st is accepted by the kernel and closed by the server without an answer.
-    let started = Instant::now();
-    let mut extra = TcpStream::connect(server.addr)?;
-    extra.set_read_timeout(Some(Duration::from_secs(3)))?;
-    let _ = extra.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
-    let mut got = Vec::new();
-    let read = extra.read_to_end(&mut got);
+    // The 21st is accepted by the kernel and closed by the server without an answer. On a
+    // loaded machine the server may not have taken in all 20 yet: a probe that is answered is
+    // dropped (freeing its slot) and another is tried, a few times.
+    let mut tries = Vec::new();
+    for _ in 0..5 {
+        std::thread::sleep(Duration::from_millis(300));
+        let started = Instant::now();
+        let mut extra = TcpStream::connect(server.addr)?;
+        extra.set_read_timeout(Some(Duration::from_secs(3)))?;
+        let _ = extra.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut got = Vec::new();
+        let read = extra.read_to_end(&mut got);
+        let elapsed = started.elapsed();
+        if got.is_empty() && elapsed < Duration::from_secs(2) {
+            tries.clear();
+            break;
+        }
+        tries.push(format!(
+            "read {read:?}, {} bytes after {elapsed:?}",
+            got.len()
+        ));
+    }
     ensure!(
-        got.is_empty() && started.elapsed() < Duration::from_secs(2),
-        "past the cap: read {read:?}, {} bytes after {:?}",
-        got.len(),
-        started.elapsed()
+        tries.is_empty(),
+        "past the cap, every probe was served: {tries:?}"
     );
     server.wait_for(Duration::from_secs(5), |l| {
         l.contains("Connection limit reached (20 open, --max-connections)")
