@@ -6,7 +6,19 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// The tests of this file run one at a time: the cap test failed (every probe served) while the
+/// 1,100-connection test ran beside it, and passed alone; cause not found yet (see the issue
+/// note of 2026-12-03).
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 use anyhow::{Context, Result, ensure};
 use e2e_tests::start::http::{Request, send_with_timeout};
@@ -71,6 +83,7 @@ fn still_serving(addr: SocketAddr, client: &McpClient) -> Result<Duration> {
 
 #[test]
 fn idle_and_trickling_connections_do_not_starve_other_clients() -> Result<()> {
+    let _serial = one_at_a_time();
     let server = Launch::ours(&fixture()).start()?;
     let mut client = McpClient::new(server.addr);
     client.initialize()?;
@@ -103,6 +116,7 @@ fn idle_and_trickling_connections_do_not_starve_other_clients() -> Result<()> {
 
 #[test]
 fn connections_past_the_cap_are_closed_at_once() -> Result<()> {
+    let _serial = one_at_a_time();
     let server = Launch::ours(&fixture())
         .args(&["--max-connections", "20"])
         .start()?;
@@ -150,6 +164,7 @@ fn connections_past_the_cap_are_closed_at_once() -> Result<()> {
 
 #[test]
 fn a_trickled_body_gets_408_at_the_total_deadline() -> Result<()> {
+    let _serial = one_at_a_time();
     let server = Launch::ours(&fixture())
         .args(&["--body-timeout", "2s"])
         .start()?;
