@@ -392,6 +392,10 @@ impl Sessions {
     /// listener for other instances' messages. Both hold only a weak reference and end when
     /// the sessions are dropped or the root token fires.
     fn ensure_background(&self) {
+        // Every request passes here: after the first, one atomic load and nothing else.
+        if self.background.is_completed() {
+            return;
+        }
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return;
         };
