@@ -29,6 +29,15 @@ impl ErrorCode {
     pub const RESOURCE_NOT_FOUND: Self = Self(-32002);
     /// URL-mode elicitation required (MCP 2025-11-25).
     pub const URL_ELICITATION_REQUIRED: Self = Self(-32042);
+    /// The HTTP headers do not match the body, or a required header is missing or malformed
+    /// (2026-07-28, `HeaderMismatch`; HTTP 400).
+    pub const HEADER_MISMATCH: Self = Self(-32020);
+    /// The request needs a client capability its `clientCapabilities` do not declare
+    /// (2026-07-28, `MissingRequiredClientCapability`; HTTP 400).
+    pub const MISSING_REQUIRED_CLIENT_CAPABILITY: Self = Self(-32021);
+    /// The request's protocol version is not supported (2026-07-28,
+    /// `UnsupportedProtocolVersion`, with `data: {supported, requested}`; HTTP 400).
+    pub const UNSUPPORTED_PROTOCOL_VERSION: Self = Self(-32022);
     /// The request was cancelled (used only locally, for a cancelled request to the client).
     pub const REQUEST_CANCELLED: Self = Self(-32800);
     /// A request to the client timed out (used only locally; the TypeScript SDK uses -32001).
@@ -103,6 +112,35 @@ impl McpError {
     pub fn resource_not_found(uri: &str) -> Self {
         Self::new(ErrorCode::RESOURCE_NOT_FOUND, "Resource not found")
             .with_data(serde_json::json!({ "uri": uri }))
+    }
+
+    /// `-32020 Header mismatch: ...` (2026-07-28).
+    pub fn header_mismatch(message: impl std::fmt::Display) -> Self {
+        Self::new(
+            ErrorCode::HEADER_MISMATCH,
+            format!("Header mismatch: {message}"),
+        )
+    }
+
+    /// `-32022 Unsupported protocol version` with `data: {supported, requested}`, `supported`
+    /// listing every version of both eras, newest first (2026-07-28).
+    pub fn unsupported_protocol_version(requested: &str) -> Self {
+        let supported: Vec<&str> = crate::ProtocolVersion::ALL.map(|v| v.as_str()).to_vec();
+        Self::new(
+            ErrorCode::UNSUPPORTED_PROTOCOL_VERSION,
+            "Unsupported protocol version",
+        )
+        .with_data(serde_json::json!({ "supported": supported, "requested": requested }))
+    }
+
+    /// `-32021 Missing required client capability` with `data: {requiredCapabilities}`
+    /// (2026-07-28), e.g. `{"elicitation": {}}`.
+    pub fn missing_client_capability(required: Value) -> Self {
+        Self::new(
+            ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY,
+            "Missing required client capability",
+        )
+        .with_data(serde_json::json!({ "requiredCapabilities": required }))
     }
 
     /// `-32602 Unknown tool: <name>` (the spec's example for an unknown tool).

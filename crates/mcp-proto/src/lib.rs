@@ -1,6 +1,9 @@
 //! JSON-RPC 2.0 and Model Context Protocol (MCP) messages: envelopes, every MCP request,
-//! result and notification a server receives or sends at protocol version 2025-11-25,
-//! version negotiation (2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25) and error codes.
+//! result and notification a server receives or sends at protocol version 2025-11-25, the
+//! modern era's additions of 2026-07-28 ([`modern`]: per-request `_meta`, `server/discover`,
+//! `resultType`, cache hints, `input_required`, `subscriptions/listen`), the versions of both
+//! eras (`initialize` negotiates 2024-11-05 to 2025-11-25; 2026-07-28 is named per request)
+//! and error codes.
 //!
 //! Pure data: no I/O, no async. Unknown JSON members never make a message invalid; where a
 //! type may carry extensions (capabilities, implementation info, icons, tool annotations)
@@ -30,6 +33,7 @@ pub mod jsonrpc;
 pub mod logging;
 pub mod messages;
 pub mod methods;
+pub mod modern;
 pub mod pagination;
 pub mod progress;
 pub mod prompts;
@@ -62,6 +66,10 @@ pub use jsonrpc::{
 pub use logging::{LoggingLevel, LoggingMessageNotificationParams, SetLevelRequestParams};
 pub use messages::{
     ClientNotification, ClientRequest, ServerNotification, ServerRequest, parse_params,
+};
+pub use modern::{
+    CacheHints, CacheScope, DiscoverResult, InputRequest, InputRequiredResult, InputResponseParams,
+    MetaError, RequestMeta, ResultType, SubscriptionFilter, SubscriptionsListenRequestParams,
 };
 pub use pagination::PaginatedRequestParams;
 pub use progress::{CancelledNotificationParams, ProgressNotificationParams, ProgressToken};

@@ -55,5 +55,21 @@ pub const NOTIFICATION_ROOTS_LIST_CHANGED: &str = "notifications/roots/list_chan
 /// `notifications/elicitation/complete` (server → client, 2025-11-25 URL mode).
 pub const NOTIFICATION_ELICITATION_COMPLETE: &str = "notifications/elicitation/complete";
 
-/// `server/discover`: the 2026-07-28 probe that a 2025-11-25 server answers with a 4xx.
+/// `server/discover` (2026-07-28): versions, capabilities and instructions of the server.
 pub const SERVER_DISCOVER: &str = "server/discover";
+/// `subscriptions/listen` (2026-07-28): a long-lived stream of the change notifications the
+/// client opts in to (replaces the GET stream and `resources/subscribe`).
+pub const SUBSCRIPTIONS_LISTEN: &str = "subscriptions/listen";
+/// `notifications/subscriptions/acknowledged` (2026-07-28): the first message of a
+/// `subscriptions/listen` stream.
+pub const NOTIFICATION_SUBSCRIPTIONS_ACKNOWLEDGED: &str =
+    "notifications/subscriptions/acknowledged";
+
+/// Methods 2026-07-28 removed; a modern request for one gets HTTP 404 with `-32601`.
+pub const REMOVED_IN_2026_07_28: &[&str] = &[
+    INITIALIZE,
+    PING,
+    LOGGING_SET_LEVEL,
+    RESOURCES_SUBSCRIBE,
+    RESOURCES_UNSUBSCRIBE,
+];

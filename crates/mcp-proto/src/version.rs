@@ -18,19 +18,38 @@ pub enum ProtocolVersion {
     V2025_06_18,
     /// `2025-11-25`: icons, priming events, SSE polling, URL elicitation.
     V2025_11_25,
+    /// `2026-07-28`: the first "modern" version: no `initialize`, no sessions; every request
+    /// carries its version, client info and capabilities in `_meta` (see [`crate::modern`]).
+    V2026_07_28,
 }
 
 impl ProtocolVersion {
-    /// Every supported version, newest first (the order used in error messages).
-    pub const ALL: [ProtocolVersion; 4] = [
+    /// Every supported version of both eras, newest first (the order used in error messages).
+    pub const ALL: [ProtocolVersion; 5] = [
+        Self::V2026_07_28,
         Self::V2025_11_25,
         Self::V2025_06_18,
         Self::V2025_03_26,
         Self::V2024_11_05,
     ];
 
-    /// The newest supported version: the answer when a client asks for one we do not know.
+    /// The versions `initialize` negotiates (the legacy era), newest first.
+    pub const LEGACY: [ProtocolVersion; 4] = [
+        Self::V2025_11_25,
+        Self::V2025_06_18,
+        Self::V2025_03_26,
+        Self::V2024_11_05,
+    ];
+
+    /// The versions carried per request in `_meta` (the modern era), newest first.
+    pub const MODERN: [ProtocolVersion; 1] = [Self::V2026_07_28];
+
+    /// The newest legacy version: what `initialize` answers when a client asks for a version
+    /// it does not know.
     pub const LATEST: ProtocolVersion = Self::V2025_11_25;
+
+    /// The newest version of all.
+    pub const NEWEST: ProtocolVersion = Self::V2026_07_28;
 
     /// The version to assume when a request carries no `MCP-Protocol-Version` header and the
     /// version cannot be known otherwise (2025-06-18 transport rules).
@@ -43,7 +62,13 @@ impl ProtocolVersion {
             Self::V2025_03_26 => "2025-03-26",
             Self::V2025_06_18 => "2025-06-18",
             Self::V2025_11_25 => "2025-11-25",
+            Self::V2026_07_28 => "2026-07-28",
         }
+    }
+
+    /// Whether the version is of the modern era (per-request `_meta`, no sessions).
+    pub const fn is_modern(self) -> bool {
+        matches!(self, Self::V2026_07_28)
     }
 
     /// Parses a version string; `None` if it is not a supported version.
@@ -51,14 +76,29 @@ impl ProtocolVersion {
         Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 
-    /// Version negotiation: the requested version if supported, otherwise the latest.
+    /// `initialize`'s version negotiation: the requested version if it is a supported legacy
+    /// version, otherwise the latest legacy one (a modern version is never negotiated: it needs
+    /// no handshake).
     pub fn negotiate(requested: &str) -> Self {
-        Self::parse(requested).unwrap_or(Self::LATEST)
+        Self::LEGACY
+            .into_iter()
+            .find(|v| v.as_str() == requested)
+            .unwrap_or(Self::LATEST)
     }
 
-    /// The supported versions as a comma-separated list, newest first.
+    /// The supported versions of both eras as a comma-separated list, newest first.
     pub fn supported_list() -> String {
         Self::ALL.map(Self::as_str).join(", ")
+    }
+
+    /// `resources/read` of an unknown resource: `-32002` up to 2025-11-25, `-32602` from
+    /// 2026-07-28 on.
+    pub fn resource_not_found_code(self) -> crate::ErrorCode {
+        if self.is_modern() {
+            crate::ErrorCode::INVALID_PARAMS
+        } else {
+            crate::ErrorCode::RESOURCE_NOT_FOUND
+        }
     }
 
     /// JSON-RPC batches are allowed only at 2025-03-26 (removed in 2025-06-18; 2024-11-05 used
@@ -68,9 +108,9 @@ impl ProtocolVersion {
     }
 
     /// Whether SSE streams start with a priming event (an id and empty data) and a `retry`
-    /// field, as 2025-11-25 recommends.
+    /// field, as 2025-11-25 recommends (2026-07-28 has no resumable streams).
     pub fn sends_priming_event(self) -> bool {
-        self >= Self::V2025_11_25
+        self == Self::V2025_11_25
     }
 }
 
@@ -112,13 +152,16 @@ mod tests {
 
     #[test]
     fn negotiates_supported_and_falls_back_to_latest() {
-        for v in ProtocolVersion::ALL {
+        for v in ProtocolVersion::LEGACY {
             assert_eq!(ProtocolVersion::negotiate(v.as_str()), v);
         }
+        // initialize never negotiates the modern era.
         assert_eq!(
             ProtocolVersion::negotiate("2026-07-28"),
             ProtocolVersion::V2025_11_25
         );
+        assert!(ProtocolVersion::V2026_07_28.is_modern());
+        assert!(!ProtocolVersion::LATEST.is_modern());
         assert_eq!(ProtocolVersion::negotiate(""), ProtocolVersion::LATEST);
     }
 
@@ -137,7 +180,7 @@ mod tests {
         let e = "1999-01-01".parse::<ProtocolVersion>().unwrap_err();
         assert_eq!(
             e.to_string(),
-            "Unsupported protocol version: 1999-01-01 (supported versions: 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05)"
+            "Unsupported protocol version: 1999-01-01 (supported versions: 2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05)"
         );
     }
 

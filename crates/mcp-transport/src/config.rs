@@ -58,6 +58,8 @@ pub struct TransportConfig {
     pub(crate) auth: Option<Arc<dyn AuthHook>>,
     pub(crate) log_headers: bool,
     pub(crate) client_request_timeout: Option<Duration>,
+    pub(crate) state_key: Option<crate::StateKey>,
+    pub(crate) cache_hints: mcp_proto::CacheHints,
     #[cfg(feature = "redis")]
     pub(crate) redis: Option<crate::RedisConfig>,
 }
@@ -89,6 +91,8 @@ impl Default for TransportConfig {
             auth: None,
             log_headers: false,
             client_request_timeout: Some(Duration::from_secs(60)),
+            state_key: None,
+            cache_hints: mcp_proto::CacheHints::NONE,
             #[cfg(feature = "redis")]
             redis: None,
         }
@@ -103,6 +107,28 @@ impl TransportConfig {
     #[cfg(feature = "redis")]
     pub fn redis_sessions(mut self, redis: crate::RedisConfig) -> Self {
         self.redis = Some(redis);
+        self
+    }
+
+    /// The key that signs the `requestState` of modern (2026-07-28) `input_required` results.
+    /// Instances behind one load balancer must share it (a round trip may come back to any of
+    /// them); without one, each transport makes a random key.
+    pub fn state_key(mut self, key: crate::StateKey) -> Self {
+        self.state_key = Some(key);
+        self
+    }
+
+    /// Whether a state key was set.
+    pub fn has_state_key(&self) -> bool {
+        self.state_key.is_some()
+    }
+
+    /// The cache hints (`ttlMs`, `cacheScope`) of modern list, read and `server/discover`
+    /// results whose handler set none. Default: `ttlMs: 0`, `"private"` (fetch again, share
+    /// with nobody), which is never wrong; a server whose answers are the same for every user
+    /// can say more.
+    pub fn cache_hints(mut self, hints: mcp_proto::CacheHints) -> Self {
+        self.cache_hints = hints;
         self
     }
 
@@ -325,6 +351,8 @@ impl fmt::Debug for TransportConfig {
             .field("allowed_hosts", &self.allowed_hosts)
             .field("sse_keep_alive", &self.sse_keep_alive)
             .field("sse_history", &self.sse_history)
+            .field("state_key", &self.state_key)
+            .field("cache_hints", &self.cache_hints)
             .field("sse_retry", &self.sse_retry)
             .field("sse_buffer", &self.sse_buffer)
             .field("sse_buffer_bytes", &self.sse_buffer_bytes)

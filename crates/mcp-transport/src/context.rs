@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::AuthInfo;
 use crate::engine::Engine;
+use crate::modern::Modern;
 use crate::registry::McpServer;
 use crate::reply::{Reply, SendError};
 use crate::session::state::Session;
@@ -36,6 +37,8 @@ pub(crate) struct Inner {
     pub(crate) token: CancellationToken,
     pub(crate) reply: Arc<Reply>,
     pub(crate) engine: Arc<Engine>,
+    /// A modern (2026-07-28) request's `_meta` and round-trip answers.
+    pub(crate) modern: Option<Arc<Modern>>,
 }
 
 /// The context of one request: identity, headers, auth, session, cancellation, and the way
@@ -84,6 +87,16 @@ impl From<ClientRequestError> for McpError {
                 ErrorCode::REQUEST_TIMEOUT,
                 format!("Request timed out after {} ms", after.as_millis()),
             ),
+            ClientRequestError::Unsupported(what) => {
+                let cap = match what {
+                    "sampling with tools" => serde_json::json!({ "sampling": { "tools": {} } }),
+                    "this elicitation mode" | "elicitation" => {
+                        serde_json::json!({ "elicitation": {} })
+                    }
+                    other => serde_json::json!({ other: {} }),
+                };
+                McpError::missing_client_capability(cap)
+            }
             other => McpError::internal(other.to_string()),
         }
     }
@@ -131,19 +144,27 @@ impl RequestContext {
         self.0.http.auth.as_ref()
     }
 
-    /// The negotiated protocol version (in stateless mode: the `MCP-Protocol-Version` header,
-    /// else 2025-03-26).
+    /// The protocol version: the request's own (modern era), the session's negotiated one, or
+    /// in legacy stateless mode the `MCP-Protocol-Version` header, else 2025-03-26.
     pub fn protocol_version(&self) -> ProtocolVersion {
         self.0.version
     }
 
-    /// The client's `clientInfo` (stateful sessions only).
+    /// The client's `clientInfo`: of this request (modern era) or of the session's
+    /// `initialize`; `None` in legacy stateless mode.
     pub fn client_info(&self) -> Option<&Implementation> {
+        if let Some(m) = &self.0.modern {
+            return m.meta.client_info.as_ref();
+        }
         self.0.session.as_deref().map(|s| &s.client.info)
     }
 
-    /// The client's capabilities (stateful sessions only).
+    /// The client's capabilities: of this request (modern era) or of the session's
+    /// `initialize`; `None` in legacy stateless mode.
     pub fn client_capabilities(&self) -> Option<&ClientCapabilities> {
+        if let Some(m) = &self.0.modern {
+            return Some(&m.meta.client_capabilities);
+        }
         self.0.session.as_deref().map(|s| &s.client.capabilities)
     }
 
@@ -199,9 +220,15 @@ impl RequestContext {
         logger: Option<&str>,
         data: Value,
     ) -> Result<(), SendError> {
-        if let Some(min) = self.0.session.as_deref().and_then(Session::log_level)
-            && level < min
-        {
+        let min = match &self.0.modern {
+            // Modern: only what the request asked for with its `logLevel`.
+            Some(m) => match m.meta.log_level {
+                Some(min) => Some(min),
+                None => return Ok(()),
+            },
+            None => self.0.session.as_deref().and_then(Session::log_level),
+        };
+        if min.is_some_and(|min| level < min) {
             return Ok(());
         }
         let mut params = serde_json::Map::new();
@@ -238,12 +265,46 @@ impl RequestContext {
     /// [`send_request`](Self::send_request) with its own time limit (`None`: wait until the
     /// request is cancelled). When the time is up, the client is told with
     /// `notifications/cancelled`.
+    ///
+    /// In the modern era (2026-07-28) nothing is sent on the stream: the answer comes from the
+    /// client's retry of this request (`inputResponses`), or, when it has not been given yet,
+    /// this call never returns and the request is answered with an `input_required` result
+    /// naming what it asked; the client answers and retries, and the handler runs again from
+    /// the start, getting its earlier answers at once. So a handler that asks the client must
+    /// do nothing before asking that it cannot do twice.
     pub async fn send_request_with_timeout(
         &self,
         method: &str,
         params: Option<Value>,
         timeout: Option<Duration>,
     ) -> Result<Value, ClientRequestError> {
+        self.request_client(None, method, params, timeout).await
+    }
+
+    /// Names the client's answers to this handler's requests in the modern era: the requests
+    /// made through the returned [`Keyed`] are `inputRequests` under `key` instead of an
+    /// automatic key (`r0`, `r1`, ... in the order the handler asks). Keys matter only to
+    /// clients that look at them; in the legacy era they are not sent.
+    pub fn keyed<'a>(&'a self, key: &'a str) -> Keyed<'a> {
+        Keyed { ctx: self, key }
+    }
+
+    async fn request_client(
+        &self,
+        key: Option<&str>,
+        method: &str,
+        params: Option<Value>,
+        timeout: Option<Duration>,
+    ) -> Result<Value, ClientRequestError> {
+        if let Some(m) = &self.0.modern {
+            if let Err(e) = m.check_capability(method) {
+                return Err(ClientRequestError::Rpc(e));
+            }
+            return match m.answer_or_ask(key, method, params) {
+                Some(v) => Ok(v),
+                None => std::future::pending().await,
+            };
+        }
         let pending = match &self.0.session {
             Some(s) => PendingOwner::Session(Arc::clone(s)),
             None => PendingOwner::Engine(Arc::clone(&self.0.engine)),
@@ -277,10 +338,12 @@ impl RequestContext {
 
     async fn typed_request<T: DeserializeOwned>(
         &self,
+        key: Option<&str>,
         method: &str,
         params: Option<Value>,
     ) -> Result<T, ClientRequestError> {
-        let v = self.send_request(method, params).await?;
+        let timeout = self.0.engine.config.client_request_timeout;
+        let v = self.request_client(key, method, params, timeout).await?;
         serde_json::from_value(v).map_err(|e| ClientRequestError::InvalidResult(e.to_string()))
     }
 
@@ -288,6 +351,14 @@ impl RequestContext {
     /// `sampling` (or `sampling.tools` when `params.tools` is set).
     pub async fn create_message(
         &self,
+        params: CreateMessageRequestParams,
+    ) -> Result<CreateMessageResult, ClientRequestError> {
+        self.create_message_as(None, params).await
+    }
+
+    async fn create_message_as(
+        &self,
+        key: Option<&str>,
         params: CreateMessageRequestParams,
     ) -> Result<CreateMessageResult, ClientRequestError> {
         if let Some(caps) = self.client_capabilities() {
@@ -300,7 +371,7 @@ impl RequestContext {
         }
         let p = serde_json::to_value(params)
             .map_err(|e| ClientRequestError::InvalidResult(e.to_string()))?;
-        self.typed_request(methods::SAMPLING_CREATE_MESSAGE, Some(p))
+        self.typed_request(key, methods::SAMPLING_CREATE_MESSAGE, Some(p))
             .await
     }
 
@@ -308,6 +379,14 @@ impl RequestContext {
     /// `elicitation` or the requested mode.
     pub async fn elicit(
         &self,
+        params: ElicitRequestParams,
+    ) -> Result<ElicitResult, ClientRequestError> {
+        self.elicit_as(None, params).await
+    }
+
+    async fn elicit_as(
+        &self,
+        key: Option<&str>,
         params: ElicitRequestParams,
     ) -> Result<ElicitResult, ClientRequestError> {
         if let Some(caps) = self.client_capabilities() {
@@ -321,18 +400,73 @@ impl RequestContext {
         }
         let p = serde_json::to_value(params)
             .map_err(|e| ClientRequestError::InvalidResult(e.to_string()))?;
-        self.typed_request(methods::ELICITATION_CREATE, Some(p))
+        self.typed_request(key, methods::ELICITATION_CREATE, Some(p))
             .await
     }
 
     /// `roots/list`. Fails with `Unsupported` if the client did not declare `roots`.
     pub async fn list_roots(&self) -> Result<ListRootsResult, ClientRequestError> {
+        self.list_roots_as(None).await
+    }
+
+    async fn list_roots_as(
+        &self,
+        key: Option<&str>,
+    ) -> Result<ListRootsResult, ClientRequestError> {
         if let Some(caps) = self.client_capabilities()
             && caps.roots.is_none()
         {
             return Err(ClientRequestError::Unsupported("roots"));
         }
-        self.typed_request(methods::ROOTS_LIST, None).await
+        let params = self
+            .0
+            .modern
+            .is_some()
+            .then(|| Value::Object(Default::default()));
+        self.typed_request(key, methods::ROOTS_LIST, params).await
+    }
+}
+
+/// Requests to the client whose modern-era answers go under a chosen key (see
+/// [`RequestContext::keyed`]).
+#[derive(Clone, Copy)]
+pub struct Keyed<'a> {
+    ctx: &'a RequestContext,
+    key: &'a str,
+}
+
+impl<'a> Keyed<'a> {
+    /// [`RequestContext::send_request`] under this key.
+    pub async fn send_request(
+        self,
+        method: &str,
+        params: Option<Value>,
+    ) -> Result<Value, ClientRequestError> {
+        let timeout = self.ctx.0.engine.config.client_request_timeout;
+        self.ctx
+            .request_client(Some(self.key), method, params, timeout)
+            .await
+    }
+
+    /// [`RequestContext::elicit`] under this key.
+    pub async fn elicit(
+        self,
+        params: ElicitRequestParams,
+    ) -> Result<ElicitResult, ClientRequestError> {
+        self.ctx.elicit_as(Some(self.key), params).await
+    }
+
+    /// [`RequestContext::create_message`] under this key.
+    pub async fn create_message(
+        self,
+        params: CreateMessageRequestParams,
+    ) -> Result<CreateMessageResult, ClientRequestError> {
+        self.ctx.create_message_as(Some(self.key), params).await
+    }
+
+    /// [`RequestContext::list_roots`] under this key.
+    pub async fn list_roots(self) -> Result<ListRootsResult, ClientRequestError> {
+        self.ctx.list_roots_as(Some(self.key)).await
     }
 }
 

@@ -29,6 +29,8 @@ pub(crate) struct Engine {
     pub(crate) closing: CancellationToken,
     pub(crate) stateless_pending: PendingRequests,
     pub(crate) in_flight: AtomicUsize,
+    /// Signs the request state of modern `input_required` results.
+    pub(crate) state_key: crate::StateKey,
 }
 
 /// An MCP server definition served over Streamable HTTP: configuration, sessions, streams.
@@ -51,6 +53,10 @@ impl Transport {
     pub fn new(server: Arc<McpServer>, config: TransportConfig) -> Self {
         let root = CancellationToken::new();
         let sessions = Sessions::new(&config, &root);
+        let config_state_key = config
+            .state_key
+            .clone()
+            .unwrap_or_else(crate::StateKey::random);
         let stateless_pending =
             PendingRequests::with_prefix(format!("srv-{}", &new_session_id()[..8]));
         Self {
@@ -62,6 +68,7 @@ impl Transport {
                 closing: CancellationToken::new(),
                 stateless_pending,
                 in_flight: AtomicUsize::new(0),
+                state_key: config_state_key,
             }),
         }
     }
@@ -94,6 +101,11 @@ impl Transport {
     /// A `tower::Service` serving the endpoint path and passing other paths to `fallback`.
     pub fn service_with_fallback<S>(&self, fallback: S) -> McpService<S> {
         McpService::new(self.clone(), fallback)
+    }
+
+    /// Open `subscriptions/listen` streams (modern clients) in this process.
+    pub fn listen_stream_count(&self) -> usize {
+        self.engine.sessions.listeners().len()
     }
 
     /// Live sessions.
@@ -141,11 +153,13 @@ impl Transport {
     /// requests continue.
     pub fn begin_shutdown(&self) {
         self.engine.closing.cancel();
+        self.engine.sessions.listeners().close_all();
     }
 
     /// Cancels every in-flight request and closes every session (after the drain timeout).
     pub fn cancel_all(&self) {
         self.engine.closing.cancel();
+        self.engine.sessions.listeners().close_all();
         self.engine.root.cancel();
         self.engine.sessions.drain();
     }

@@ -90,6 +90,7 @@ pub mod handler;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+mod modern;
 mod payload;
 mod pending;
 mod registry;
@@ -103,13 +104,14 @@ mod wire;
 
 pub use auth::{AuthDecision, AuthDenial, AuthHook, AuthInfo, AuthRequest, BoxError};
 pub use config::{ResponseMode, TransportConfig};
-pub use context::{ClientRequestError, NotificationContext, RequestContext};
+pub use context::{ClientRequestError, Keyed, NotificationContext, RequestContext};
 pub use engine::Transport;
 pub use handler::{
     BoxFuture, CompletionHandler, HandlerResult, MethodHandler, NotificationHandler, Params,
     PromptArgs, PromptHandler, ResourceHandler, TemplateHandler, TemplateVars, ToolHandler,
 };
 pub use http::body::McpBody;
+pub use modern::state::StateKey;
 pub use payload::{Payload, StaticJson};
 pub use registry::schema::schema_for;
 pub use registry::{BuildError, McpServer, McpServerBuilder};

@@ -126,6 +126,101 @@ impl Payload {
         }
     }
 
+    /// Adds top-level members to a result object, each only if the object does not have it
+    /// already (`members`: key and JSON text of the value). The members go first, so bytes
+    /// are copied once at most and a shared middle stays shared; a payload that is not an
+    /// object is returned as it is.
+    pub(crate) fn with_members(self, members: &[(&str, &str)]) -> Payload {
+        let quoted = |k: &str| format!("\"{k}\"");
+        let found =
+            |bytes: &[u8], k: &str| memchr::memmem::find(bytes, quoted(k).as_bytes()).is_some();
+        let missing: Vec<&(&str, &str)> = match &self.0 {
+            Repr::Value(Value::Object(m)) => members
+                .iter()
+                .filter(|(k, _)| !m.contains_key(*k))
+                .collect(),
+            Repr::Value(_) => return self,
+            Repr::Raw(b) => members.iter().filter(|(k, _)| !found(b, k)).collect(),
+            Repr::Static(s) => members
+                .iter()
+                .filter(|(k, _)| !found(&s.0.json, k))
+                .collect(),
+            Repr::Spliced(p) => members
+                .iter()
+                .filter(|(k, _)| !found(&p.before, k) && !found(&p.after, k))
+                .collect(),
+        };
+        if missing.len() < members.len() && !matches!(self.0, Repr::Value(_)) {
+            // A key's text appears somewhere: look at the top level for real.
+            return match self.to_value() {
+                Ok(v) => Payload::value(v).with_members(members),
+                Err(_) => self,
+            };
+        }
+        if missing.is_empty() {
+            return self;
+        }
+        if let Repr::Value(Value::Object(mut m)) = self.0 {
+            for (k, v) in missing {
+                let v = serde_json::from_str(v).unwrap_or(Value::Null);
+                m.insert((*k).to_owned(), v);
+            }
+            return Payload::value(Value::Object(m));
+        }
+        let mut head = Vec::with_capacity(64);
+        head.push(b'{');
+        for (i, (k, v)) in missing.iter().enumerate() {
+            if i > 0 {
+                head.push(b',');
+            }
+            head.extend_from_slice(quoted(k).as_bytes());
+            head.push(b':');
+            head.extend_from_slice(v.as_bytes());
+        }
+        // `rest` is the object after its `{`; a comma goes between unless it is empty.
+        let join = |rest: &[u8], out: &mut Vec<u8>| {
+            let body = rest.iter().position(|c| !c.is_ascii_whitespace());
+            if body.is_some_and(|i| rest[i] != b'}') {
+                out.push(b',');
+            }
+            out.extend_from_slice(rest);
+        };
+        let object_rest = |bytes: &[u8]| -> Option<usize> {
+            let i = bytes.iter().position(|c| !c.is_ascii_whitespace())?;
+            (bytes[i] == b'{').then_some(i + 1)
+        };
+        match &self.0 {
+            Repr::Raw(b) => match object_rest(b) {
+                Some(i) => {
+                    join(&b[i..], &mut head);
+                    Payload::raw(head)
+                }
+                None => self,
+            },
+            Repr::Static(s) => match object_rest(&s.0.json) {
+                Some(i) => {
+                    join(&s.0.json[i..], &mut head);
+                    Payload::raw(head)
+                }
+                None => self,
+            },
+            Repr::Spliced(p) => match object_rest(&p.before) {
+                Some(i) => {
+                    let rest = &p.before[i..];
+                    // The middle follows `before`, so an object that starts here is not empty.
+                    if rest.iter().any(|c| !c.is_ascii_whitespace()) {
+                        join(rest, &mut head);
+                    } else {
+                        head.push(b',');
+                    }
+                    Payload::spliced(head, p.middle.clone(), p.after.clone())
+                }
+                None => self,
+            },
+            Repr::Value(_) => self,
+        }
+    }
+
     /// The payload as a JSON value (parses raw bytes; for tests and slow paths).
     pub fn to_value(&self) -> Result<Value, serde_json::Error> {
         match &self.0 {
@@ -227,5 +322,53 @@ mod tests {
             assert_eq!(p.known_len().unwrap_or(out.len()), out.len());
             assert_eq!(p.to_value().unwrap(), v);
         }
+    }
+
+    #[test]
+    fn members_are_added_once_in_every_form() {
+        let members = [("resultType", r#""complete""#), ("ttlMs", "0")];
+        let cases = [
+            (
+                Payload::value(json!({"a": 1})),
+                json!({"resultType": "complete", "ttlMs": 0, "a": 1}),
+            ),
+            (
+                Payload::raw(&b"{}"[..]),
+                json!({"resultType": "complete", "ttlMs": 0}),
+            ),
+            (
+                Payload::raw(&b" { \"a\":1}"[..]),
+                json!({"resultType": "complete", "ttlMs": 0, "a": 1}),
+            ),
+            (
+                Payload::from(StaticJson::new(&b"{\"a\":[1]}"[..])),
+                json!({"resultType": "complete", "ttlMs": 0, "a": [1]}),
+            ),
+            (
+                Payload::spliced(
+                    &b"{\"t\":"[..],
+                    StaticJson::new(&b"\"ttlMs\""[..]),
+                    &b"}"[..],
+                ),
+                json!({"resultType": "complete", "ttlMs": 0, "t": "ttlMs"}),
+            ),
+            (
+                Payload::spliced(&b"{"[..], StaticJson::new(&b"\"k\":1"[..]), &b"}"[..]),
+                json!({"resultType": "complete", "ttlMs": 0, "k": 1}),
+            ),
+            // Present already (top level): kept as it is.
+            (
+                Payload::raw(&br#"{"resultType":"input_required","x":{"ttlMs":5}}"#[..]),
+                json!({"resultType": "input_required", "ttlMs": 0, "x": {"ttlMs": 5}}),
+            ),
+            (Payload::raw(&b"[1]"[..]), json!([1])),
+        ];
+        for (p, want) in cases {
+            let got = p.with_members(&members);
+            assert_eq!(got.to_value().unwrap(), want);
+        }
+        // The shared middle of a spliced payload stays shared.
+        let p = Payload::spliced(&b"{\"a\":"[..], StaticJson::new(&b"1"[..]), &b"}"[..]);
+        assert!(p.with_members(&members).precompressed().is_some());
     }
 }

@@ -267,23 +267,38 @@ async fn row_second_initialize_400_32600() {
 }
 
 #[tokio::test]
-async fn row_server_discover_probe_gets_4xx_without_modern_error() {
-    let (s, _sid) = session().await;
-    let r = post(s.addr, rpc(15, "server/discover", json!({})))
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "server/discover")
-        .send()
-        .await;
-    assert!(r.status.is_client_error(), "{}", r.status);
-    assert_ne!(r.json()["error"]["code"], -32022);
-    // Stateless servers reject it too (unsupported version).
-    let st = start(TransportConfig::new().stateless(true)).await;
-    let r = post(st.addr, rpc(15, "server/discover", json!({})))
-        .header("mcp-protocol-version", "2026-07-28")
-        .send()
-        .await;
-    assert_eq!(r.status, 400);
-    assert_rpc_error(&r, -32000);
+async fn row_server_discover_is_answered_in_both_modes() {
+    // The dual-era probe of Python `mcp` 2.x: a modern server/discover. Served statefully or
+    // statelessly alike (modern requests need no session).
+    let meta = json!({"_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {}
+    }});
+    for config in [
+        TransportConfig::new(),
+        TransportConfig::new().stateless(true),
+    ] {
+        let s = start(config).await;
+        let r = post(s.addr, rpc(15, "server/discover", meta.clone()))
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "server/discover")
+            .send()
+            .await;
+        assert_eq!(r.status, 200);
+        let result = &r.json()["result"];
+        assert_eq!(result["resultType"], "complete");
+        assert_eq!(result["supportedVersions"][0], "2026-07-28");
+        assert!(result["ttlMs"].is_u64());
+        // Without `_meta` it is a modern error (the header says modern): -32602 with the id.
+        let r = post(s.addr, rpc(16, "server/discover", json!({})))
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "server/discover")
+            .send()
+            .await;
+        assert_eq!(r.status, 400);
+        assert_eq!(r.json()["id"], 16);
+        assert_rpc_error(&r, -32602);
+    }
 }
 
 #[tokio::test]

@@ -314,7 +314,8 @@ async fn sampling_round_trips_through_the_client() {
     let (_, m) = st.next_message().await.unwrap();
     assert_eq!(m["error"]["code"], -1);
 
-    // Without the sampling capability the request is not sent.
+    // Without the sampling capability the request is not sent: the tool fails with the
+    // 2026-07-28 code for it (in both eras), naming the capability.
     let plain = initialize(s.addr, V, json!({})).await;
     let r = post(
         s.addr,
@@ -324,7 +325,11 @@ async fn sampling_round_trips_through_the_client() {
     .send()
     .await;
     assert_eq!(r.content_type(), Some("application/json"));
-    assert_rpc_error(&r, -32603);
+    assert_rpc_error(&r, -32021);
+    assert_eq!(
+        r.json()["error"]["data"]["requiredCapabilities"],
+        json!({"sampling": {}})
+    );
 }
 
 #[tokio::test]

@@ -386,7 +386,7 @@ pub fn server() -> Result<Arc<McpServer>, BuildError> {
         mime_type: Some("application/json".into()),
         ..Default::default()
     };
-    McpServer::builder()
+    let b = McpServer::builder()
         .server_info(Implementation::new("conformance-server", env!("CARGO_PKG_VERSION")))
         .logging(true)
         .resource_subscriptions(true)
@@ -442,6 +442,6 @@ pub fn server() -> Result<Arc<McpServer>, BuildError> {
             embedded_prompt,
         )
         .prompt(Prompt::new("test_prompt_with_image", "A prompt with an image"), image_prompt)
-        .completion(complete)
-        .build()
+        .completion(complete);
+    crate::modern::register(b).build()
 }

@@ -5,6 +5,7 @@
 //! POST with an SSE stream. Stops on SIGTERM/SIGINT.
 
 mod fixtures;
+mod modern;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
@@ -56,6 +57,7 @@ async fn main() -> ExitCode {
         // DNS rebinding protection: loopback Host names only.
         .allowed_hosts(Vec::<String>::new());
     let transport = Transport::new(server, config);
+    let _ = modern::TRANSPORT.set(transport.clone());
     let bound = match HttpServer::new(transport)
         .bind(SocketAddr::new(args.host, args.port))
         .await

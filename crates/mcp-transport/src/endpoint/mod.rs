@@ -5,6 +5,7 @@
 
 mod delete;
 mod get;
+mod modern;
 mod post;
 mod rejection;
 mod requests;

@@ -23,6 +23,7 @@ use crate::http::body::McpBody;
 use crate::http::limit::{ReadError, read_limited};
 use crate::http::{errors, headers};
 use crate::logging;
+use crate::modern::{Era, era_of};
 use crate::reply::Finished;
 use crate::sse::body::{SseBody, StreamGuard};
 use crate::sse::encode;
@@ -58,6 +59,22 @@ where
     let (bytes, messages) = read(engine, &req, body).await?;
     log_incoming(engine, &req, &messages, sid);
 
+    let first_params = match &messages {
+        Messages::Single(Message::Request(r)) => r.params.as_ref(),
+        _ => None,
+    };
+    if era_of(&req.headers, sid.is_some(), first_params) == Era::Modern {
+        let auth = super::authenticate_post(engine, &req, &bytes)
+            .await
+            .map_err(|r| Rejection::Auth(Box::new(r)))?;
+        let http = Arc::new(HttpInfo {
+            headers: req.headers,
+            uri: req.uri,
+            auth,
+        });
+        return super::modern::post(engine, http, messages).await;
+    }
+
     let is_init = messages
         .messages()
         .iter()
@@ -88,6 +105,7 @@ where
             http,
             batch: messages.is_batch(),
             messages: messages.into_messages(),
+            modern: None,
         })
         .await);
     }
@@ -113,6 +131,7 @@ where
         http,
         batch: messages.is_batch(),
         messages: messages.into_messages(),
+        modern: None,
     })
     .await;
     Ok(with_session(resp, Some(&id)))

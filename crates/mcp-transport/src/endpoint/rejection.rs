@@ -48,6 +48,18 @@ pub(crate) enum Rejection {
     StoreUnavailable(StoreError),
     /// The auth hook's refusal (401, 400, 403 with its challenge, or 500), already logged.
     Auth(Box<Response<McpBody>>),
+    /// A modern (2026-07-28) POST holding a batch (400).
+    ModernBatch,
+    /// A modern POST holding a JSON-RPC response, which clients must not send (400).
+    ModernResponse,
+    /// A modern request refused with a JSON-RPC error that carries its id: bad `_meta`
+    /// (-32602), header mismatch (-32020), unsupported version (-32022), all 400; unknown or
+    /// removed method (-32601, 404).
+    Modern {
+        id: mcp_proto::RequestId,
+        status: StatusCode,
+        error: McpError,
+    },
 }
 
 impl From<Missing> for Rejection {
@@ -144,6 +156,30 @@ impl Rejection {
                 "Service Unavailable: server is shutting down",
             ),
             Rejection::Auth(response) => *response,
+            Rejection::ModernBatch => invalid_request(
+                sid,
+                "Invalid Request: a POST holds one message at protocol version 2026-07-28"
+                    .to_owned(),
+                false,
+            ),
+            Rejection::ModernResponse => invalid_request(
+                sid,
+                "Invalid Request: clients do not send responses at protocol version 2026-07-28"
+                    .to_owned(),
+                false,
+            ),
+            Rejection::Modern { id, status, error } => {
+                if status != StatusCode::NOT_FOUND {
+                    log(&error.message);
+                }
+                let done = vec![crate::reply::Finished {
+                    id,
+                    result: Err(error),
+                }];
+                let mut r = super::respond::json(done, false, false);
+                *r.status_mut() = status;
+                r
+            }
             Rejection::StoreUnavailable(e) => {
                 tracing::error!(target: logging::TARGET, error = %e, "Session store unavailable");
                 errors::server_error(

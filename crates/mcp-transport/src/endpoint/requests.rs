@@ -7,18 +7,20 @@ use std::sync::{Arc, Mutex};
 use futures_util::{FutureExt, StreamExt};
 use http::{Response, StatusCode};
 use mcp_proto::{
-    CancelledNotificationParams, McpError, Message, ProtocolVersion, RequestId, methods,
+    CancelledNotificationParams, ErrorCode, McpError, Message, ProtocolVersion, RequestId, methods,
 };
 use tokio_util::sync::CancellationToken;
 
 use super::respond;
 use crate::context::{HttpInfo, Inner, NotificationContext, RequestContext};
 use crate::engine::{Engine, InFlight};
-use crate::handler::Params;
+use crate::handler::{HandlerResult, Params};
 use crate::http::body::McpBody;
 use crate::http::errors;
 use crate::http::headers;
 use crate::metrics::Operation;
+use crate::modern::Modern;
+use crate::payload::Payload;
 use crate::reply::{Hub, Outcome, Reply, StreamOptions};
 use crate::session::state::Session;
 use crate::sse::body::StreamGuard;
@@ -37,6 +39,8 @@ pub(super) struct Dispatch {
     pub(super) http: Arc<HttpInfo>,
     pub(super) batch: bool,
     pub(super) messages: Vec<Message>,
+    /// A modern (2026-07-28) request's `_meta` and round-trip answers.
+    pub(super) modern: Option<Arc<Modern>>,
 }
 
 /// Cancels a token when dropped, unless disarmed.
@@ -69,6 +73,7 @@ pub(super) async fn run(d: Dispatch) -> Response<McpBody> {
         http,
         batch,
         messages,
+        modern,
     } = d;
     let mut requests = Vec::new();
     for m in messages {
@@ -136,6 +141,7 @@ pub(super) async fn run(d: Dispatch) -> Response<McpBody> {
             token: token.clone(),
             reply: Arc::clone(&reply),
             engine: Arc::clone(&engine),
+            modern: modern.clone(),
         }));
         let op = Operation::start(&r.method, r.params.as_ref(), &engine.server.tool_labels);
         let engine = Arc::clone(&engine);
@@ -143,17 +149,29 @@ pub(super) async fn run(d: Dispatch) -> Response<McpBody> {
         let untrack = Untrack(session.clone(), r.id.clone());
         let id = r.id;
         let (method, params) = (r.method, r.params);
+        let modern = modern.clone();
         work.push(async move {
             let _untrack = untrack;
             // Dispatched when its turn comes: a handler may do work when called.
             let fut = engine.server.dispatch(ctx, &method, Params(params));
+            let mut fut = AssertUnwindSafe(fut).catch_unwind();
+            let mut asked = false;
             let out = tokio::select! {
                 biased;
                 () = token.cancelled() => None,
-                r = AssertUnwindSafe(fut).catch_unwind() => Some(r.unwrap_or_else(|_| {
+                r = &mut fut => Some(r.unwrap_or_else(|_| {
                     tracing::error!(target: crate::logging::TARGET, "handler panicked");
                     Err(McpError::internal("Internal error"))
                 })),
+                () = needs_input(modern.as_deref()) => {
+                    let m = modern.as_deref();
+                    asked = true;
+                    Some(Ok(input_required(&mut fut, m, &engine).await))
+                }
+            };
+            let out = match (&modern, out) {
+                (Some(_), Some(r)) if !asked => Some(modern_result(&engine, &method, r)),
+                (_, out) => out,
             };
             op.finish(out.as_ref());
             reply.finish(id, out);
@@ -185,6 +203,15 @@ pub(super) async fn run(d: Dispatch) -> Response<McpBody> {
     cancel.0 = None;
     let gzip_ok = cfg.gzip && headers::accepts_gzip(&http.headers);
     match reply.take_outcome() {
+        Outcome::Json(done) if modern.is_some() => {
+            let status = done
+                .first()
+                .and_then(|f| f.result.as_ref().err())
+                .map_or(StatusCode::OK, |e| modern_status(e.code));
+            let mut r = respond::json_off_thread(done, batch, gzip_ok).await;
+            *r.status_mut() = status;
+            r
+        }
         Outcome::Json(done) => respond::json_off_thread(done, batch, gzip_ok).await,
         Outcome::Stream { stream, attached } => {
             let guard = StreamGuard {
@@ -197,6 +224,65 @@ pub(super) async fn run(d: Dispatch) -> Response<McpBody> {
             };
             respond::sse(&engine, attached, Vec::new(), guard)
         }
+    }
+}
+
+/// Resolves when a modern request's handler asked the client for something it has not
+/// answered yet (never for a legacy request).
+async fn needs_input(modern: Option<&Modern>) {
+    match modern {
+        Some(m) => m.need_input.notified().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The `input_required` result of a round: the handler gets a few more turns to ask for
+/// everything it wants at once (requests made side by side), then is dropped; its next
+/// round replays the answers.
+async fn input_required<F: std::future::Future + Unpin>(
+    fut: &mut F,
+    modern: Option<&Modern>,
+    engine: &Engine,
+) -> Payload {
+    for _ in 0..8 {
+        tokio::select! {
+            biased;
+            _ = &mut *fut => break,
+            () = tokio::task::yield_now() => {}
+        }
+    }
+    match modern {
+        Some(m) => Payload::value(m.input_required(&engine.state_key)),
+        None => Payload::empty_object(),
+    }
+}
+
+/// A modern result: `resultType` and cache hints added; the legacy resource-not-found code
+/// becomes the modern one.
+fn modern_result(engine: &Engine, method: &str, r: HandlerResult) -> HandlerResult {
+    match r {
+        Ok(p) => Ok(crate::modern::result::complete(
+            method,
+            p,
+            engine.config.cache_hints,
+        )),
+        Err(mut e) => {
+            if e.code == ErrorCode::RESOURCE_NOT_FOUND {
+                e.code = ErrorCode::INVALID_PARAMS;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The HTTP status of a modern JSON reply that is an error.
+fn modern_status(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
+        ErrorCode::HEADER_MISMATCH
+        | ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY
+        | ErrorCode::UNSUPPORTED_PROTOCOL_VERSION => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
     }
 }
 

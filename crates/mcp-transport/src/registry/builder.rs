@@ -320,7 +320,7 @@ impl McpServerBuilder {
                 return Err(BuildError::DuplicatePrompt(p.prompt.name.clone()));
             }
         }
-        let init_results = ProtocolVersion::ALL
+        let init_results = ProtocolVersion::LEGACY
             .iter()
             .map(|&v| {
                 let result = InitializeResult {

@@ -25,6 +25,26 @@ fn cursor(params: Params) -> Result<Option<String>, McpError> {
     Ok(params.parse::<PaginatedRequestParams>()?.cursor)
 }
 
+/// Whether the built-in handlers answer `method` with more than `-32601`.
+pub(super) fn supports(server: &McpServer, method: &str) -> bool {
+    let caps = &server.capabilities;
+    match method {
+        m::PING => true,
+        m::TOOLS_LIST | m::TOOLS_CALL => caps.tools.is_some(),
+        m::RESOURCES_LIST | m::RESOURCES_TEMPLATES_LIST | m::RESOURCES_READ => {
+            caps.resources.is_some()
+        }
+        m::RESOURCES_SUBSCRIBE | m::RESOURCES_UNSUBSCRIBE => caps
+            .resources
+            .as_ref()
+            .is_some_and(|r| r.subscribe == Some(true)),
+        m::PROMPTS_LIST | m::PROMPTS_GET => caps.prompts.is_some(),
+        m::COMPLETION_COMPLETE => caps.completions.is_some() && server.completion.is_some(),
+        m::LOGGING_SET_LEVEL => caps.logging.is_some(),
+        _ => false,
+    }
+}
+
 pub(super) fn call(
     server: Arc<McpServer>,
     ctx: RequestContext,

@@ -135,6 +135,12 @@ impl McpServer {
         }
     }
 
+    /// Whether the server answers `method` (an added handler, or a built-in one whose
+    /// capability is declared). The modern era answers anything else with HTTP 404.
+    pub fn handles(&self, method: &str) -> bool {
+        self.methods.contains_key(method) || builtin::supports(self, method)
+    }
+
     /// Handles a request with the built-in handler only (useful from an overriding handler
     /// that wants the default behaviour in some cases). Unknown methods get `-32601`.
     pub fn call_builtin(

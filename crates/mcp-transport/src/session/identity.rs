@@ -30,7 +30,26 @@ pub(crate) fn random_key() -> IdentityKey {
 /// `token`, else its `clientId` (a hook that returns no token). `None` without auth or
 /// without any of them.
 pub(crate) fn identity_of(key: &IdentityKey, auth: Option<&AuthInfo>) -> Option<Identity> {
-    let auth = auth?;
+    let (kind, who) = user_of(auth?)?;
+    let mut h = Sha256::new();
+    h.update(key);
+    h.update(kind.as_bytes());
+    h.update([0]);
+    h.update(who.as_bytes());
+    let digest = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    Some(Identity(u64::from_le_bytes(first)))
+}
+
+/// The user of a request as text (`subject:<s>`, `token:<t>` or `clientId:<c>`), for
+/// binding something a client holds to its user; see [`identity_of`] for the order.
+pub(crate) fn user_text(auth: Option<&AuthInfo>) -> Option<String> {
+    let (kind, who) = user_of(auth?)?;
+    Some(format!("{kind}:{who}"))
+}
+
+fn user_of(auth: &AuthInfo) -> Option<(&'static str, String)> {
     let value = auth.value();
     let extra = value.get("extra");
     let subject = [
@@ -41,23 +60,14 @@ pub(crate) fn identity_of(key: &IdentityKey, auth: Option<&AuthInfo>) -> Option<
     .into_iter()
     .flatten()
     .find_map(text);
-    let (kind, who) = match subject {
+    Some(match subject {
         Some(s) => ("subject", s),
         None => match (auth.token(), auth.client_id()) {
             (Some(t), _) => ("token", t.to_owned()),
             (None, Some(c)) => ("clientId", c.to_owned()),
             (None, None) => return None,
         },
-    };
-    let mut h = Sha256::new();
-    h.update(key);
-    h.update(kind.as_bytes());
-    h.update([0]);
-    h.update(who.as_bytes());
-    let digest = h.finalize();
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    Some(Identity(u64::from_le_bytes(first)))
+    })
 }
 
 /// A subject as text: a non-empty string, or a number.

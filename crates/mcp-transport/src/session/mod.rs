@@ -130,6 +130,9 @@ pub(crate) struct Sessions {
     background: Once,
     /// This, for the background tasks (which hold it weakly).
     me: Weak<Sessions>,
+    /// Modern `subscriptions/listen` streams: not sessions, but they get what every session's
+    /// GET stream gets (here and, for a shared store, from the other instances).
+    listeners: crate::modern::listen::Listeners,
 }
 
 impl Sessions {
@@ -156,7 +159,13 @@ impl Sessions {
             root: root.clone(),
             background: Once::new(),
             me: me.clone(),
+            listeners: crate::modern::listen::Listeners::new(config.max_sessions),
         })
+    }
+
+    /// The modern era's listen streams of this process.
+    pub(crate) fn listeners(&self) -> &crate::modern::listen::Listeners {
+        &self.listeners
     }
 
     pub(crate) fn clock(&self) -> &Clock {
@@ -355,11 +364,14 @@ impl Sessions {
                 .local_one(id)
                 .filter(|s| subscribed(s) && s.send_on_get_stream(message))
                 .map_or(0, |_| 1),
-            None => self
-                .local()
-                .iter()
-                .filter(|s| subscribed(s) && s.send_on_get_stream(message))
-                .count(),
+            None => {
+                let sessions = self
+                    .local()
+                    .iter()
+                    .filter(|s| subscribed(s) && s.send_on_get_stream(message))
+                    .count();
+                sessions + self.listeners.deliver(message)
+            }
         }
     }
 

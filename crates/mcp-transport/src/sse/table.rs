@@ -76,8 +76,7 @@ impl ConnRx {
         polled
     }
 
-    /// A receiver over a bare channel (tests of the body).
-    #[cfg(test)]
+    /// A receiver over a bare channel (listen streams, tests of the body).
     pub(crate) fn from_channel(rx: mpsc::Receiver<Bytes>) -> Self {
         Self {
             rx,
