@@ -21,8 +21,8 @@ use mcp_apps::oauth::{OAuth, OAuthConfig};
 use mcp_apps::routes::{not_found, site_route};
 use mcp_apps::{DistResource, PackageInfo, load_resources, serve};
 use mcp_transport::{
-    BindError, HttpServer, McpBody, RedisConfig, ResponseMode, ShutdownOutcome, Transport,
-    TransportConfig,
+    BindError, CacheHints, CacheScope, HttpServer, McpBody, RedisConfig, ResponseMode,
+    ShutdownOutcome, StateKey, Transport, TransportConfig,
 };
 
 use crate::logging::{self, Format};
@@ -128,6 +128,15 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
     }
     if let Some(redis) = &store {
         config = config.redis_sessions(redis.clone());
+    }
+    config = config
+        .cache_hints(LIST_HINTS)
+        .resource_read_cache_hints(READ_HINTS);
+    match args.state_key.as_deref().filter(|k| !k.is_empty()) {
+        Some(secret) => config = config.state_key(StateKey::from_secret(secret.as_bytes())),
+        None => console_warn!(
+            "Warning: no --state-key (SUNPEAK_STATE_KEY): MCP 2026-07-28 input_required round trips are signed with a random key of this process; give every instance the same secret when you run more than one"
+        ),
     }
     let server = serve::mcp_server(&app).context("cannot register the tools and resources")?;
     let transport = Transport::new(server, config);
@@ -321,6 +330,23 @@ fn display_host(host: &str) -> String {
 }
 
 /// `--session-store`: `None` for the in-memory store, or a checked Redis URL.
+/// The cache hints of modern list results: five minutes, for the requesting client only.
+/// Lists do not change while the process runs, but a redeploy changes them (and the `ui://`
+/// URIs tools point at), so five minutes bounds how stale a client may be; "private" because
+/// resource `_meta` differs per host and an app with `auth()` may be answering one user.
+const LIST_HINTS: CacheHints = CacheHints {
+    ttl_ms: 300_000,
+    cache_scope: CacheScope::Private,
+};
+
+/// The cache hints of `resources/read`: a day. `sunpeak build` names each resource by a hash
+/// of its content (`ui://albums-3j9cl01x`), so new HTML comes under a new URI and a read can
+/// never be stale; still "private", as its `_meta` is resolved per host.
+const READ_HINTS: CacheHints = CacheHints {
+    ttl_ms: 86_400_000,
+    cache_scope: CacheScope::Private,
+};
+
 fn session_store(store: Option<&str>) -> Result<Option<RedisConfig>> {
     match store.map(str::trim) {
         None | Some("") | Some("memory") | Some("in-memory") => Ok(None),

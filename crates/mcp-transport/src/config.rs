@@ -60,6 +60,7 @@ pub struct TransportConfig {
     pub(crate) client_request_timeout: Option<Duration>,
     pub(crate) state_key: Option<crate::StateKey>,
     pub(crate) cache_hints: mcp_proto::CacheHints,
+    pub(crate) read_cache_hints: Option<mcp_proto::CacheHints>,
     #[cfg(feature = "redis")]
     pub(crate) redis: Option<crate::RedisConfig>,
 }
@@ -93,6 +94,7 @@ impl Default for TransportConfig {
             client_request_timeout: Some(Duration::from_secs(60)),
             state_key: None,
             cache_hints: mcp_proto::CacheHints::NONE,
+            read_cache_hints: None,
             #[cfg(feature = "redis")]
             redis: None,
         }
@@ -130,6 +132,21 @@ impl TransportConfig {
     pub fn cache_hints(mut self, hints: mcp_proto::CacheHints) -> Self {
         self.cache_hints = hints;
         self
+    }
+
+    /// Cache hints for `resources/read` results alone (default: those of
+    /// [`cache_hints`](Self::cache_hints)), e.g. a long `ttlMs` for content-hashed URIs.
+    pub fn resource_read_cache_hints(mut self, hints: mcp_proto::CacheHints) -> Self {
+        self.read_cache_hints = Some(hints);
+        self
+    }
+
+    /// The cache hints of a cacheable method's results.
+    pub(crate) fn cache_hints_for(&self, method: &str) -> mcp_proto::CacheHints {
+        match self.read_cache_hints {
+            Some(h) if method == mcp_proto::methods::RESOURCES_READ => h,
+            _ => self.cache_hints,
+        }
     }
 
     #[cfg(feature = "redis")]
@@ -353,6 +370,7 @@ impl fmt::Debug for TransportConfig {
             .field("sse_history", &self.sse_history)
             .field("state_key", &self.state_key)
             .field("cache_hints", &self.cache_hints)
+            .field("read_cache_hints", &self.read_cache_hints)
             .field("sse_retry", &self.sse_retry)
             .field("sse_buffer", &self.sse_buffer)
             .field("sse_buffer_bytes", &self.sse_buffer_bytes)

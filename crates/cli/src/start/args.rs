@@ -89,6 +89,12 @@ pub struct StartArgs {
     #[arg(long, env = "SUNPEAK_SESSION_STORE")]
     pub session_store: Option<String>,
 
+    /// The secret that signs the `requestState` of MCP 2026-07-28 `input_required` round
+    /// trips (any text; at least 32 bytes of randomness). Every instance behind one load
+    /// balancer needs the same one. Default: a random key per process.
+    #[arg(long, env = "SUNPEAK_STATE_KEY", hide_env_values = true)]
+    pub state_key: Option<String>,
+
     /// Prometheus metrics at `GET /metrics` (`on` or `off`).
     #[arg(long, env = "SUNPEAK_METRICS", value_enum, default_value = "on")]
     pub metrics: Switch,

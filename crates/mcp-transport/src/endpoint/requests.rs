@@ -264,7 +264,7 @@ fn modern_result(engine: &Engine, method: &str, r: HandlerResult) -> HandlerResu
         Ok(p) => Ok(crate::modern::result::complete(
             method,
             p,
-            engine.config.cache_hints,
+            engine.config.cache_hints_for(method),
         )),
         Err(mut e) => {
             if e.code == ErrorCode::RESOURCE_NOT_FOUND {
