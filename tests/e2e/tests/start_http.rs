@@ -81,7 +81,7 @@ fn cors_on_mcp_responses_and_preflight() -> Result<()> {
             .header("access-control-request-method", "POST")
             .header(
                 "access-control-request-headers",
-                "mcp-protocol-version, mcp-session-id, last-event-id",
+                "mcp-protocol-version, mcp-session-id, last-event-id, mcp-method, mcp-name",
             ),
     )?;
     ensure!(preflight.status == 204, "preflight {}", preflight.status);
@@ -91,6 +91,8 @@ fn cors_on_mcp_responses_and_preflight() -> Result<()> {
         .to_ascii_lowercase();
     for h in [
         "mcp-protocol-version",
+        "mcp-method",
+        "mcp-name",
         "mcp-session-id",
         "last-event-id",
         "authorization",

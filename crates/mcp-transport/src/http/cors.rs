@@ -7,8 +7,9 @@ use http::header::{
 };
 
 /// `Access-Control-Allow-Headers`: what MCP clients send (sunpeak's set plus
-/// `mcp-protocol-version` and `last-event-id`, which browsers otherwise fail to preflight).
-pub const ALLOW_HEADERS: &str = "content-type, accept, authorization, mcp-session-id, mcp-protocol-version, last-event-id, ngrok-skip-browser-warning";
+/// `mcp-protocol-version` and `last-event-id`, which browsers otherwise fail to preflight, and
+/// the 2026-07-28 request headers `mcp-method` and `mcp-name`).
+pub const ALLOW_HEADERS: &str = "content-type, accept, authorization, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id, ngrok-skip-browser-warning";
 /// `Access-Control-Allow-Methods`.
 pub const ALLOW_METHODS: &str = "GET, POST, DELETE, OPTIONS";
 /// `Access-Control-Expose-Headers`: the session id, and the 401 challenge so that browser
