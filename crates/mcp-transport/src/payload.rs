@@ -131,6 +131,29 @@ impl Payload {
     /// are copied once at most and a shared middle stays shared; a payload that is not an
     /// object is returned as it is.
     pub(crate) fn with_members(self, members: &[(&str, &str)]) -> Payload {
+        if let Repr::Static(s) = &self.0 {
+            let signature: String = members
+                .iter()
+                .flat_map(|(k, v)| [*k, "\u{0}", *v, "\u{0}"])
+                .collect();
+            if let Some((sig, done)) = s.0.with_members.get() {
+                if **sig == *signature {
+                    return Payload::from(done.clone());
+                }
+            } else {
+                let done = match self.clone().members_added(members) {
+                    Payload(Repr::Raw(b)) => StaticJson::new(b),
+                    Payload(Repr::Static(same)) => same,
+                    other => return other,
+                };
+                let _ = s.0.with_members.set((signature.into(), done.clone()));
+                return Payload::from(done);
+            }
+        }
+        self.members_added(members)
+    }
+
+    fn members_added(self, members: &[(&str, &str)]) -> Payload {
         let quoted = |k: &str| format!("\"{k}\"");
         let found =
             |bytes: &[u8], k: &str| memchr::memmem::find(bytes, quoted(k).as_bytes()).is_some();
@@ -153,7 +176,7 @@ impl Payload {
         if missing.len() < members.len() && !matches!(self.0, Repr::Value(_)) {
             // A key's text appears somewhere: look at the top level for real.
             return match self.to_value() {
-                Ok(v) => Payload::value(v).with_members(members),
+                Ok(v) => Payload::value(v).members_added(members),
                 Err(_) => self,
             };
         }
@@ -259,6 +282,9 @@ pub struct StaticJson(Arc<StaticInner>);
 struct StaticInner {
     json: Bytes,
     deflated: OnceLock<DeflateSegment>,
+    /// The first [`Payload::with_members`] form asked of it (its members and the result), so
+    /// that a server answering the same static result to many modern requests builds it once.
+    with_members: OnceLock<(Box<str>, StaticJson)>,
 }
 
 impl StaticJson {
@@ -267,6 +293,7 @@ impl StaticJson {
         Self(Arc::new(StaticInner {
             json: json.into(),
             deflated: OnceLock::new(),
+            with_members: OnceLock::new(),
         }))
     }
 
@@ -367,6 +394,19 @@ mod tests {
             let got = p.with_members(&members);
             assert_eq!(got.to_value().unwrap(), want);
         }
+        // A static payload's form is built once and shared.
+        let st = StaticJson::new(&b"{\"a\":1}"[..]);
+        let one = Payload::from(st.clone()).with_members(&members);
+        let two = Payload::from(st.clone()).with_members(&members);
+        match (&one.0, &two.0) {
+            (Repr::Static(x), Repr::Static(y)) => assert!(Arc::ptr_eq(&x.0, &y.0)),
+            _ => panic!("not static"),
+        }
+        let other = Payload::from(st).with_members(&members[..1]);
+        assert_eq!(
+            other.to_value().unwrap(),
+            json!({"resultType": "complete", "a": 1})
+        );
         // The shared middle of a spliced payload stays shared.
         let p = Payload::spliced(&b"{\"a\":"[..], StaticJson::new(&b"1"[..]), &b"}"[..]);
         assert!(p.with_members(&members).precompressed().is_some());

@@ -7,7 +7,10 @@
 //! of the npm build's `dist/` when our build fails, and says so). Measured:
 //! - requests/s, p50 and p99 at each concurrency for `GET /health`, `tools/list`,
 //!   `resources/read` (with and without gzip), `tools/call show-albums`, and `initialize`
-//!   (in stateful mode: the rate of new sessions), in stateless and in stateful mode;
+//!   (in stateful mode: the rate of new sessions), in stateless and in stateful mode, and in
+//!   `modern` mode: MCP 2026-07-28 requests (per-request `_meta`, mirrored headers, no
+//!   session) to our default server, next to npm sunpeak's stateless mode (it has no
+//!   2026-07-28);
 //! - time from spawn to the first `200` from `/health`;
 //! - idle RSS (the server process, and the whole process tree with Node workers);
 //! - RSS after 10,000 sessions.
@@ -269,16 +272,31 @@ pub fn run(args: Args) -> Result<()> {
     // Load.
     let scenarios = scenarios();
     let mut rows = Vec::new();
-    let mut modes = vec![("stateless", true, false), ("stateful", false, false)];
+    // (mode, --stateless, sessions in Redis, modern requests)
+    let mut modes = vec![
+        ("stateless", true, false, false),
+        ("stateful", false, false, false),
+        ("modern", false, false, true),
+    ];
     if setup.session_store.is_some() {
-        modes.push(("stateful-redis", false, true));
+        modes.push(("stateful-redis", false, true, false));
     }
-    for &(mode, stateless, redis) in &modes {
+    for &(mode, stateless, redis, modern) in &modes {
         for round in 0..args.rounds {
             for side in order(&setup, round) {
+                // npm sunpeak has no 2026-07-28: its stateless mode stands beside our modern.
+                let wire = match (modern, side, stateless) {
+                    (true, Side::Ours, _) => Wire::Modern,
+                    (true, Side::Sunpeak, _) | (false, _, true) => Wire::Stateless,
+                    (false, _, false) => Wire::Stateful,
+                };
+                let stateless = stateless || wire == Wire::Stateless;
                 let mut server = start(&setup, side, stateless, redis, mode)?;
                 for scenario in &scenarios {
                     if !args.only.is_empty() && !args.only.iter().any(|o| o == scenario.name) {
+                        continue;
+                    }
+                    if modern && scenario.name.starts_with("initialize") {
                         continue;
                     }
                     for &concurrency in &args.concurrency {
@@ -294,7 +312,7 @@ pub fn run(args: Args) -> Result<()> {
                                 start(&setup, side, stateless, redis, &format!("{mode}-restart"))?;
                         }
                         let cpu_before = rss::cpu_seconds(server.pid());
-                        let result = (scenario.make)(server.addr, stateless).and_then(|factory| {
+                        let result = (scenario.make)(server.addr, wire).and_then(|factory| {
                             load::run(server.addr, concurrency, warmup, duration, factory)
                         });
                         // Server-process CPU per request, warm-up included on both sides of the
@@ -355,7 +373,7 @@ pub fn run(args: Args) -> Result<()> {
     );
     let _ = writeln!(table, "|---|---|---|---|---|---|---|---|");
     for scenario in &scenarios {
-        for &(mode, _, _) in &modes {
+        for &(mode, _, _, _) in &modes {
             for &concurrency in &args.concurrency {
                 let pick = |side: Side| -> Option<LoadResult> {
                     let mut matching: Vec<LoadResult> = rows
@@ -497,10 +515,21 @@ fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
+/// How requests are sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wire {
+    /// Legacy, no session (`--stateless` server).
+    Stateless,
+    /// Legacy, one session per connection.
+    Stateful,
+    /// MCP 2026-07-28: `_meta` in the body, `MCP-Protocol-Version`/`Mcp-Method`/`Mcp-Name`.
+    Modern,
+}
+
 /// One load scenario: builds the request factory for a server.
 struct Scenario {
     name: &'static str,
-    make: fn(SocketAddr, bool) -> Result<RequestFactory>,
+    make: fn(SocketAddr, Wire) -> Result<RequestFactory>,
 }
 
 fn scenarios() -> Vec<Scenario> {
@@ -511,10 +540,10 @@ fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             name: "tools/list",
-            make: |addr, stateless| {
+            make: |addr, wire| {
                 mcp(
                     addr,
-                    stateless,
+                    wire,
                     json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}),
                     false,
                 )
@@ -522,18 +551,18 @@ fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             name: "resources/read albums",
-            make: |addr, stateless| read_albums(addr, stateless, false),
+            make: |addr, wire| read_albums(addr, wire, false),
         },
         Scenario {
             name: "resources/read albums (gzip)",
-            make: |addr, stateless| read_albums(addr, stateless, true),
+            make: |addr, wire| read_albums(addr, wire, true),
         },
         Scenario {
             name: "tools/call show-albums",
-            make: |addr, stateless| {
+            make: |addr, wire| {
                 mcp(
                     addr,
-                    stateless,
+                    wire,
                     json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"show-albums","arguments":{"category":"food","search":"","limit":3}}}),
                     false,
                 )
@@ -552,6 +581,36 @@ fn fixed(bytes: Vec<u8>) -> RequestFactory {
 
 fn initialize_body() -> Value {
     json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}})
+}
+
+/// A 2026-07-28 request: `body` with the per-request `_meta`, and the headers that mirror it.
+fn modern_post(addr: SocketAddr, body: &Value, gzip: bool) -> Vec<u8> {
+    let mut body = body.clone();
+    let method = body["method"].as_str().unwrap_or_default().to_owned();
+    if !body["params"].is_object() {
+        body["params"] = json!({});
+    }
+    body["params"]["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"}
+    });
+    let mut headers = vec![
+        ("Content-Type", "application/json".to_string()),
+        ("Accept", "application/json, text/event-stream".to_string()),
+        ("MCP-Protocol-Version", "2026-07-28".to_string()),
+        ("Mcp-Method", method),
+    ];
+    let name = body["params"]["name"]
+        .as_str()
+        .or_else(|| body["params"]["uri"].as_str());
+    if let Some(name) = name {
+        headers.push(("Mcp-Name", name.to_string()));
+    }
+    if gzip {
+        headers.push(("Accept-Encoding", "gzip".to_string()));
+    }
+    http_request("POST", "/mcp", addr, &headers, body.to_string().as_bytes())
 }
 
 fn post(addr: SocketAddr, body: &Value, session: Option<&str>, gzip: bool) -> Vec<u8> {
@@ -596,25 +655,25 @@ fn new_session(addr: SocketAddr) -> Result<String> {
 }
 
 /// Requests with `body`; stateful servers get one session per connection.
-fn mcp(addr: SocketAddr, stateless: bool, body: Value, gzip: bool) -> Result<RequestFactory> {
-    Ok(Arc::new(move |_| {
-        if stateless {
-            Ok(post(addr, &body, None, gzip))
-        } else {
+fn mcp(addr: SocketAddr, wire: Wire, body: Value, gzip: bool) -> Result<RequestFactory> {
+    Ok(Arc::new(move |_| match wire {
+        Wire::Stateless => Ok(post(addr, &body, None, gzip)),
+        Wire::Modern => Ok(modern_post(addr, &body, gzip)),
+        Wire::Stateful => {
             let session = new_session(addr)?;
             Ok(post(addr, &body, Some(&session), gzip))
         }
     }))
 }
 
-fn read_albums(addr: SocketAddr, stateless: bool, gzip: bool) -> Result<RequestFactory> {
-    let session = if stateless {
-        None
-    } else {
-        Some(new_session(addr)?)
-    };
+fn read_albums(addr: SocketAddr, wire: Wire, gzip: bool) -> Result<RequestFactory> {
     let list = json!({"jsonrpc":"2.0","id":1,"method":"resources/list"});
-    let (_, _, body) = request_once(addr, &post(addr, &list, session.as_deref(), false))?;
+    let request = match wire {
+        Wire::Stateless => post(addr, &list, None, false),
+        Wire::Modern => modern_post(addr, &list, false),
+        Wire::Stateful => post(addr, &list, Some(&new_session(addr)?), false),
+    };
+    let (_, _, body) = request_once(addr, &request)?;
     let value = parse_reply(&body)?;
     let uri = value["result"]["resources"]
         .as_array()
@@ -624,7 +683,7 @@ fn read_albums(addr: SocketAddr, stateless: bool, gzip: bool) -> Result<RequestF
         .context("no albums resource")?;
     mcp(
         addr,
-        stateless,
+        wire,
         json!({"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri": uri}}),
         gzip,
     )

@@ -81,16 +81,26 @@ pub(crate) fn answers_of(
     params: Option<&Value>,
     user: &str,
 ) -> Result<(Map<String, Value>, Binding), StateError> {
+    let state_text = params
+        .and_then(|p| p.get("requestState"))
+        .and_then(Value::as_str);
+    // Only these methods may answer `input_required` (2026-07-28); the digest of other
+    // requests' params is not worth its cost on every request (their states bind the method).
+    let may_ask = matches!(
+        method,
+        methods::TOOLS_CALL | methods::PROMPTS_GET | methods::RESOURCES_READ
+    );
     let bind = Binding {
         method: method.to_owned(),
-        params: state::params_digest(method, params),
+        params: if may_ask || state_text.is_some() {
+            state::params_digest(method, params)
+        } else {
+            String::new()
+        },
         user: user.to_owned(),
     };
     let mut answers = Map::new();
-    if let Some(text) = params
-        .and_then(|p| p.get("requestState"))
-        .and_then(Value::as_str)
-    {
+    if let Some(text) = state_text {
         let s = RequestState::open(text, key, &bind.method, &bind.params, &bind.user)?;
         answers = s.a;
     }
