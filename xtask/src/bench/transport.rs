@@ -83,6 +83,8 @@ enum Target {
     Hello,
     Stateful,
     Stateless,
+    /// MCP 2026-07-28 requests (no session) to the default (stateful) server.
+    Modern,
     RmcpStateful,
     RmcpStateless,
 }
@@ -93,6 +95,7 @@ impl Target {
             Target::Hello => "hyper",
             Target::Stateful => "stateful",
             Target::Stateless => "stateless",
+            Target::Modern => "modern (2026-07-28)",
             Target::RmcpStateful => "rmcp stateful",
             Target::RmcpStateless => "rmcp stateless",
         }
@@ -126,6 +129,7 @@ impl Servers {
             Target::Hello => self.hello.addr,
             Target::Stateful => self.stateful.addr,
             Target::Stateless => self.stateless.addr,
+            Target::Modern => self.stateful.addr,
             Target::RmcpStateful => self.rmcp.as_ref()?.0.addr,
             Target::RmcpStateless => self.rmcp.as_ref()?.1.addr,
         })
@@ -161,6 +165,7 @@ fn scenarios() -> Vec<Scenario> {
         s("tools/list", Target::Stateless, true, tools_list),
         s("tools/list", Target::RmcpStateless, true, tools_list),
         s("tools/list", Target::Stateful, true, tools_list),
+        s("tools/list", Target::Modern, true, tools_list),
         s("tools/list", Target::RmcpStateful, true, tools_list),
         s(
             "tools/call test_simple_text",
@@ -177,6 +182,12 @@ fn scenarios() -> Vec<Scenario> {
         s(
             "tools/call test_simple_text",
             Target::Stateful,
+            true,
+            tools_call,
+        ),
+        s(
+            "tools/call test_simple_text",
+            Target::Modern,
             true,
             tools_call,
         ),
@@ -200,6 +211,9 @@ fn fixed(bytes: Vec<u8>) -> RequestFactory {
 /// `body` on every connection; stateful connections each get a session of their own.
 fn per_connection(addr: SocketAddr, target: Target, body: Value) -> RequestFactory {
     Arc::new(move |_| {
+        if target == Target::Modern {
+            return Ok(mcp::modern_post(addr, &body));
+        }
         let session = match target.is_stateful() {
             true => Some(mcp::new_session_once(addr)?),
             false => None,
@@ -577,7 +591,7 @@ fn report(
     }
     let _ = writeln!(t, "\n| goal | conc | measured | met |\n|---|---|---|---|");
     for &c in &args.concurrency {
-        for target in [Target::Stateless, Target::Stateful] {
+        for target in [Target::Stateless, Target::Stateful, Target::Modern] {
             if let Some(ratio) = vs_hello("tools/list", target, c) {
                 let _ = writeln!(
                     t,

@@ -34,6 +34,30 @@ pub fn post(addr: SocketAddr, body: &Value, session: Option<&str>) -> Vec<u8> {
     http_request("POST", "/mcp", addr, &headers, body.to_string().as_bytes())
 }
 
+/// A 2026-07-28 request: `body` with the per-request `_meta`, and the headers mirroring it.
+pub fn modern_post(addr: SocketAddr, body: &Value) -> Vec<u8> {
+    let mut body = body.clone();
+    let method = body["method"].as_str().unwrap_or_default().to_owned();
+    if !body["params"].is_object() {
+        body["params"] = serde_json::json!({});
+    }
+    body["params"]["_meta"] = serde_json::json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"}
+    });
+    let mut headers = vec![
+        ("Content-Type", "application/json".to_string()),
+        ("Accept", "application/json, text/event-stream".to_string()),
+        ("MCP-Protocol-Version", "2026-07-28".to_string()),
+        ("Mcp-Method", method),
+    ];
+    if let Some(name) = body["params"]["name"].as_str() {
+        headers.push(("Mcp-Name", name.to_string()));
+    }
+    http_request("POST", "/mcp", addr, &headers, body.to_string().as_bytes())
+}
+
 /// A new session on an open connection: `initialize` + `notifications/initialized`.
 pub fn new_session(
     addr: SocketAddr,
