@@ -111,7 +111,9 @@ pub(super) async fn run(d: Dispatch) -> Response<McpBody> {
             max_reply_bytes: cfg.max_reply_bytes,
         },
         requests.len(),
-        cfg.response_mode == crate::config::ResponseMode::Sse,
+        // A modern reply stays JSON until the handler streams: its errors have HTTP statuses
+        // (400 for -32021, 404 for -32601) that an SSE reply, already 200, could not carry.
+        cfg.response_mode == crate::config::ResponseMode::Sse && modern.is_none(),
     );
     let parent = session.as_ref().map_or(&engine.root, |s| &s.token);
     let reply_token = parent.child_token();
