@@ -144,6 +144,15 @@ async fn modern_and_legacy_requests_share_the_endpoint() {
     let r = modern(s.addr, 5, "tools/list", json!({})).send().await;
     assert_eq!(r.json()["result"]["cacheScope"], "private");
     assert_eq!(r.json()["result"]["ttlMs"], 0);
+    // No GET stream and no DELETE in the modern era.
+    for method in [http::Method::GET, http::Method::DELETE] {
+        let r = req(s.addr, method)
+            .header("accept", "text/event-stream")
+            .header("mcp-protocol-version", MODERN)
+            .send()
+            .await;
+        assert_eq!(r.status, 405);
+    }
 }
 
 #[tokio::test]
