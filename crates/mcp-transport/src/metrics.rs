@@ -1,7 +1,9 @@
 //! What the transport records through the [`metrics`] facade: HTTP requests, MCP operations and
 //! open SSE streams. Nothing is exported here; a program that wants the numbers installs a
 //! recorder (`sunpeak start` installs a Prometheus exporter). Without one, every recording is a
-//! call into the facade's no-op recorder.
+//! call into the facade's no-op recorder. Install it before serving: each label set's handle is
+//! resolved once, from the recorder current at its first recording (a recorder installed later
+//! is still used, through a registry look-up per recording).
 //!
 //! Names follow the OpenTelemetry semantic conventions where they define the metric
 //! (`mcp.server.operation.duration`, `http.server.request.duration`), written as the
