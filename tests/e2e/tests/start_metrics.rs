@@ -180,6 +180,11 @@ fn exposition_after_known_traffic() -> Result<()> {
             1.0,
         ),
         (
+            "initialize",
+            value(&s, OP_COUNT, &[("mcp_method_name", "initialize")]),
+            1.0,
+        ),
+        (
             "resource reads",
             value(
                 &s,

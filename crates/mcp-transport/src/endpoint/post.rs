@@ -23,6 +23,7 @@ use crate::http::body::McpBody;
 use crate::http::limit::{ReadError, read_limited};
 use crate::http::{errors, headers};
 use crate::logging;
+use crate::metrics::Operation;
 use crate::modern::{Era, era_of};
 use crate::reply::Finished;
 use crate::sse::body::{SseBody, StreamGuard};
@@ -216,12 +217,14 @@ async fn initialize(
     else {
         return Ok(errors::status(StatusCode::BAD_REQUEST));
     };
+    let op = Operation::start(methods::INITIALIZE, None, &engine.server.tool_labels);
     let gzip_ok = engine.config.gzip && headers::accepts_gzip(&http.headers);
     let params: InitializeRequestParams = match mcp_proto::parse_params(methods::INITIALIZE, params)
     {
         Ok(p) => p,
         Err(e) => {
             let done = vec![Finished { id, result: Err(e) }];
+            op.finish(Some(&done[0].result));
             return Ok(respond::json(done, false, gzip_ok));
         }
     };
@@ -235,6 +238,7 @@ async fn initialize(
     let Some(payload) = payload else {
         let e = McpError::new(ErrorCode::INTERNAL_ERROR, "no initialize result");
         let done = vec![Finished { id, result: Err(e) }];
+        op.finish(Some(&done[0].result));
         return Ok(respond::json(done, false, gzip_ok));
     };
     let session_id = if stateful {
@@ -258,6 +262,7 @@ async fn initialize(
         id,
         result: Ok(payload.into()),
     };
+    op.finish(Some(&finished.result));
     let resp = match engine.config.response_mode {
         ResponseMode::Json => respond::json(vec![finished], false, gzip_ok),
         ResponseMode::Sse => {
