@@ -185,11 +185,20 @@ pub(super) async fn run(d: Dispatch) -> Response<McpBody> {
         .as_ref()
         .map(|s| s.busy_guard(engine.sessions.clock()));
     let mut cancel = CancelOnDrop(Some(reply_token.clone()));
-    let mut all = Box::pin(
-        futures_util::stream::iter(work)
-            .buffer_unordered(BATCH_CONCURRENCY)
-            .for_each(|()| async {}),
-    );
+    // One request (the common case) runs as it is; a batch through the bounded runner.
+    let mut all: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
+        if work.len() == 1 {
+            match work.pop() {
+                Some(one) => Box::pin(one),
+                None => Box::pin(async {}),
+            }
+        } else {
+            Box::pin(
+                futures_util::stream::iter(work)
+                    .buffer_unordered(BATCH_CONCURRENCY)
+                    .for_each(|()| async {}),
+            )
+        };
     let upgraded = tokio::select! {
         biased;
         _ = &mut all => false,
