@@ -6,8 +6,9 @@
 //! 4. `test`: `cargo build --workspace --release --all-targets` (the test build plus the real
 //!    binaries, with one set of dependency features), then `cargo test --workspace --release`
 //!    (unit, integration and end-to-end tests) with `SUNPEAK_BIN` pointing at that build
-//! 5. `conformance`: the conformance server against the official MCP conformance suite and the
-//!    TypeScript and Python SDK clients, stateful and stateless (see `conformance.rs`)
+//! 5. `conformance`: the conformance server against the official MCP conformance suite (legacy
+//!    and 2026-07-28 requirements) and the TypeScript and Python SDK clients in both eras, with
+//!    an elicitation round trip, stateful and stateless (see `conformance.rs`)
 //!
 //! Then a summary of every step with its duration.
 

@@ -1,7 +1,9 @@
 //! The real MCP clients of the shared tools folder (`$SUNPEAK_SHARED_DIR/tools`, default
 //! `../shared/tools` beside the repository): the TypeScript SDK client, the Python SDK client
-//! (mcp 1.x and 2.x) and the MCP Inspector CLI. They are installed on first use into the same
-//! cache as `cargo xtask test` uses (`$SUNPEAK_RS_CACHE`, default `~/.cache/sunpeak-rs`).
+//! (mcp 1.x and 2.x) and the MCP Inspector CLI; and the project's own clients of
+//! `tests/clients` (modern and legacy era, elicitation): [`run_ours`]. They are installed on
+//! first use into the same cache as `cargo xtask test` uses (`$SUNPEAK_RS_CACHE`, default
+//! `~/.cache/sunpeak-rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -15,6 +17,10 @@ use crate::workspace_root;
 pub const TS_SDK_VERSION: &str = "1.32.2";
 /// The Python `mcp` versions (the 1.x and the 2.x line).
 pub const PY_MCP_VERSIONS: [&str; 2] = ["1.30.0", "2.3.0"];
+/// The TypeScript SDK v2 client package (`@modelcontextprotocol/client`) `mcp_client.mjs` runs on.
+pub const TS_CLIENT_V2_VERSION: &str = "2.4.0";
+/// The Python `mcp` `mcp_client.py` runs on.
+pub const PY_MCP_MODERN_VERSION: &str = "2.3.0";
 
 /// The shared tools folder.
 pub fn tools_dir() -> Result<PathBuf> {
@@ -67,7 +73,96 @@ fn run(cmd: &mut Command, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// A directory with the TypeScript SDK installed and `ts-client.mjs` copied in.
+/// `tests/clients/<name>`.
+fn our_script(name: &str) -> PathBuf {
+    workspace_root().join("tests").join("clients").join(name)
+}
+
+/// A directory with the TypeScript SDK v2 client installed and `tests/clients/mcp_client.mjs`
+/// copied in.
+pub fn ts_client_v2() -> Result<PathBuf> {
+    let dir = cache_dir()
+        .join("clients")
+        .join(format!("ts-client-{TS_CLIENT_V2_VERSION}"));
+    let _installing = install_lock();
+    if !dir.join(".installed").is_file() {
+        std::fs::create_dir_all(&dir)?;
+        run(
+            Command::new("npm").args([
+                "install",
+                "--prefix",
+                &dir.to_string_lossy(),
+                "--no-audit",
+                "--no-fund",
+                "--silent",
+                &format!("@modelcontextprotocol/client@{TS_CLIENT_V2_VERSION}"),
+            ]),
+            "npm install @modelcontextprotocol/client",
+        )?;
+        std::fs::write(dir.join(".installed"), "")?;
+    }
+    std::fs::copy(our_script("mcp_client.mjs"), dir.join("mcp_client.mjs"))?;
+    Ok(dir)
+}
+
+/// One of the project's own clients (`tests/clients`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ours {
+    /// `mcp_client.py` on Python `mcp` 2.x in `--mode` auto, modern or legacy.
+    Python(&'static str),
+    /// `mcp_client.mjs` on the TypeScript SDK v2 in `--mode` auto, modern or legacy.
+    TypeScript(&'static str),
+    /// `legacy_client.mjs` on the TypeScript SDK v1 (legacy era only).
+    TypeScriptV1,
+}
+
+/// Runs one of our clients against `url` with `args` (`--tool`, `--resource`,
+/// `--elicit-tool`, ... as the scripts take them). The script checks what it did itself and
+/// exits non-zero on any failure.
+pub fn run_ours(client: Ours, url: &str, args: &[&str]) -> Result<ClientRun> {
+    let (name, mut cmd) = match client {
+        Ours::Python(mode) => {
+            let mut cmd = Command::new(py_client(PY_MCP_MODERN_VERSION)?);
+            cmd.arg(our_script("mcp_client.py"))
+                .arg(url)
+                .args(["--mode", mode]);
+            (
+                format!("mcp_client.py (mcp {PY_MCP_MODERN_VERSION}, --mode {mode})"),
+                cmd,
+            )
+        }
+        Ours::TypeScript(mode) => {
+            let dir = ts_client_v2()?;
+            let mut cmd = Command::new("node");
+            cmd.arg(dir.join("mcp_client.mjs"))
+                .arg(url)
+                .args(["--mode", mode])
+                .current_dir(&dir);
+            (
+                format!(
+                    "mcp_client.mjs (@modelcontextprotocol/client {TS_CLIENT_V2_VERSION}, --mode {mode})"
+                ),
+                cmd,
+            )
+        }
+        Ours::TypeScriptV1 => {
+            let dir = ts_client()?;
+            let mut cmd = Command::new("node");
+            cmd.arg(dir.join("legacy_client.mjs"))
+                .arg(url)
+                .current_dir(&dir);
+            (
+                format!("legacy_client.mjs (@modelcontextprotocol/sdk {TS_SDK_VERSION})"),
+                cmd,
+            )
+        }
+    };
+    cmd.args(args);
+    capture(&name, &mut cmd)
+}
+
+/// A directory with the TypeScript SDK installed and `ts-client.mjs` (and our
+/// `legacy_client.mjs`) copied in.
 pub fn ts_client() -> Result<PathBuf> {
     let dir = cache_dir()
         .join("clients")
@@ -92,6 +187,10 @@ pub fn ts_client() -> Result<PathBuf> {
     std::fs::copy(
         tools_dir()?.join("ts-client.mjs"),
         dir.join("ts-client.mjs"),
+    )?;
+    std::fs::copy(
+        our_script("legacy_client.mjs"),
+        dir.join("legacy_client.mjs"),
     )?;
     Ok(dir)
 }
