@@ -164,6 +164,9 @@ class McpError extends Error {
 const INVALID_PARAMS = -32602;
 const CONNECTION_CLOSED = -32000;
 const REQUEST_TIMEOUT = -32001;
+// A request to the client that ended because its tool call was cancelled (JSON-RPC
+// implementations' "request cancelled").
+const REQUEST_CANCELLED = -32800;
 const URL_ELICITATION_REQUIRED = -32042;
 const EMPTY_OBJECT_JSON_SCHEMA = { type: 'object', properties: {} };
 
@@ -450,7 +453,15 @@ function cancelCall(id, why) {
   running.delete(id);
   const reason = why === 'timeout' ? new DOMException('The operation was aborted due to timeout', 'TimeoutError') : undefined;
   // Abort listeners run synchronously here: give their console output the tool's name.
-  scope.run({ src: 'tool', tool: call.tool }, () => call.controller.abort(reason));
+  scope.run({ src: 'tool', tool: call.tool }, () => {
+    call.controller.abort(reason);
+    // Its requests to the client will never be answered (an MCP 2026-07-28 round ends the
+    // call when the handler asks; the retry runs the handler again): settle them now, so the
+    // handler run ends instead of waiting for the request timeout.
+    for (const cancel of [...(pendingByCall.get(id) ?? [])]) {
+      cancel(new McpError(REQUEST_CANCELLED, 'The tool call was cancelled'));
+    }
+  });
 }
 
 function runCall(frame) {
@@ -589,6 +600,7 @@ function makeExtra(frame, controller) {
 
 const DEFAULT_REQUEST_TIMEOUT_MSEC = 60000;
 const requests = new Map(); // rid -> settle(frame)
+const pendingByCall = new Map(); // call id -> Set of cancel(reason) of its open requests
 let nextRid = 1;
 
 function clientRequest(callId, request, resultSchema, options) {
@@ -596,9 +608,16 @@ function clientRequest(callId, request, resultSchema, options) {
     options?.signal?.throwIfAborted();
     const rid = nextRid++;
     let timer;
+    let pending = pendingByCall.get(callId);
+    if (!pending) {
+      pending = new Set();
+      pendingByCall.set(callId, pending);
+    }
     const finish = () => {
       requests.delete(rid);
       clearTimeout(timer);
+      pending.delete(cancel);
+      if (pending.size === 0 && pendingByCall.get(callId) === pending) pendingByCall.delete(callId);
     };
     const cancel = (reason) => {
       if (!requests.has(rid)) return;
@@ -606,6 +625,7 @@ function clientRequest(callId, request, resultSchema, options) {
       send({ t: 'cancelRequest', rid });
       reject(reason instanceof McpError ? reason : new McpError(REQUEST_TIMEOUT, String(reason)));
     };
+    pending.add(cancel);
     requests.set(rid, (frame) => {
       finish();
       if (options?.signal?.aborted) return;

@@ -271,6 +271,51 @@ async fn cancelling_a_call_aborts_the_handler_signal() {
     host.shutdown().await;
 }
 
+/// A client that never answers (the handler's request waits until something settles it) and
+/// says when it was asked.
+struct SilentPeer(tokio::sync::mpsc::UnboundedSender<String>);
+
+impl mcp_apps::node::ClientPeer for SilentPeer {
+    fn notify(&self, _: &str, _: Value) {}
+    fn request(
+        &self,
+        method: &str,
+        _: Value,
+    ) -> mcp_apps::node::BoxFuture<'static, Result<Value, Value>> {
+        let _ = self.0.send(method.to_owned());
+        Box::pin(std::future::pending())
+    }
+}
+
+#[tokio::test]
+async fn cancelling_a_call_settles_its_requests_to_the_client() {
+    // What an MCP 2026-07-28 round does to a handler that asked the client: the call ends; the
+    // handler's pending `sendRequest` must end with it, not 60 s later.
+    let (host, _app, _project) = start_app().await;
+    let (asked, mut requests) = tokio::sync::mpsc::unbounded_channel();
+    let peer = std::sync::Arc::new(SilentPeer(asked));
+    let context = mcp_apps::node::ToolCallContext::new(json!(9), peer);
+    let cancel = context.cancel.clone();
+    let call = {
+        let host = host.clone();
+        tokio::spawn(async move { host.call_tool("ask", json!({"prompt": "p"}), context).await })
+    };
+    let method = tokio::time::timeout(Duration::from_secs(10), requests.recv())
+        .await
+        .expect("the handler asked the client")
+        .expect("a request");
+    assert_eq!(method, "sampling/createMessage");
+    cancel.cancel();
+    let _ = call.await;
+    wait_for_log(
+        |c| c.message == "ask rejected: -32800",
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("the handler's request was settled when its call was cancelled");
+    host.shutdown().await;
+}
+
 #[tokio::test]
 async fn dropping_the_call_future_aborts_the_handler_signal() {
     let (host, _app, _project) = start_app().await;
