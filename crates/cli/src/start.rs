@@ -134,9 +134,15 @@ async fn start(root: &Path, args: StartArgs) -> Result<ExitCode> {
         .resource_read_cache_hints(READ_HINTS);
     match args.state_key.as_deref().filter(|k| !k.is_empty()) {
         Some(secret) => config = config.state_key(StateKey::from_secret(secret.as_bytes())),
-        None => console_warn!(
-            "Warning: no --state-key (SUNPEAK_STATE_KEY): MCP 2026-07-28 input_required round trips are signed with a random key of this process; give every instance the same secret when you run more than one"
+        // Sessions in Redis, or none at all, are how several instances are run: then a random
+        // key per process breaks 2026-07-28 round trips that land on another one. A stateful
+        // server with sessions in memory is one instance (its startup lines stay sunpeak's).
+        None if store.is_some() || args.stateless => console_warn!(
+            "Warning: no --state-key (SUNPEAK_STATE_KEY): MCP 2026-07-28 input_required round trips are signed with a random key of this process; give every instance the same secret"
         ),
+        None => {
+            tracing::debug!(target: "mcp", "no --state-key: input_required round trips are signed with a random key")
+        }
     }
     let server = serve::mcp_server(&app).context("cannot register the tools and resources")?;
     let transport = Transport::new(server, config);
