@@ -278,3 +278,43 @@ async fn a_client_answer_and_a_notification_reach_the_instance_that_waits() {
     };
     assert_eq!(notified["method"], "notifications/tools/list_changed");
 }
+
+#[tokio::test]
+async fn a_listen_stream_hears_notifications_sent_through_another_instance() {
+    // A 2026-07-28 client's listen stream on B, a notification sent through A: no session
+    // anywhere, so B must hear A's relays from its first modern request on.
+    let redis = Redis::start();
+    let a = start(config(&redis, "t4:")).await;
+    let b = start(config(&redis, "t4:")).await;
+    let listen = json!({"jsonrpc": "2.0", "id": "L1", "method": "subscriptions/listen",
+        "params": {"notifications": {"toolsListChanged": true}, "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}}}});
+    let mut stream = post(b.addr, listen)
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "subscriptions/listen")
+        .header("authorization", "Bearer someone")
+        .stream()
+        .await;
+    let (_, ack) = stream.next_message().await.expect("ack");
+    assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
+    assert_eq!(b.transport.session_count(), 0);
+    // B subscribes to the relay channel asynchronously: send until it hears one.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let note = loop {
+        a.transport
+            .notify_all("notifications/tools/list_changed", None);
+        match tokio::time::timeout(Duration::from_millis(300), stream.next_message()).await {
+            Ok(Some((_, m))) => break m,
+            _ => assert!(
+                Instant::now() < deadline,
+                "no notification on B's listen stream"
+            ),
+        }
+    };
+    assert_eq!(note["method"], "notifications/tools/list_changed");
+    assert_eq!(
+        note["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        "L1"
+    );
+}

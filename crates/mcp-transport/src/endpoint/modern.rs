@@ -153,8 +153,7 @@ fn listen(engine: &Arc<Engine>, request: Request) -> Result<Response<McpBody>, R
     }
     let rx = engine
         .sessions
-        .listeners()
-        .open(id.clone(), filter.clone())
+        .open_listener(id.clone(), filter.clone())
         .map_err(|_| Rejection::Modern {
             id: id.clone(),
             status: StatusCode::SERVICE_UNAVAILABLE,

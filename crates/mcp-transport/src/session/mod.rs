@@ -168,6 +168,18 @@ impl Sessions {
         &self.listeners
     }
 
+    /// Opens a listen stream; with a shared store, this instance starts hearing the others'
+    /// notifications if it had not yet (a modern-only instance never creates or finds a
+    /// session, which is what starts that otherwise).
+    pub(crate) fn open_listener(
+        &self,
+        id: mcp_proto::RequestId,
+        filter: mcp_proto::SubscriptionFilter,
+    ) -> Result<tokio::sync::mpsc::Receiver<bytes::Bytes>, crate::modern::listen::TooMany> {
+        self.ensure_background();
+        self.listeners.open(id, filter)
+    }
+
     pub(crate) fn clock(&self) -> &Clock {
         self.store.clock()
     }
