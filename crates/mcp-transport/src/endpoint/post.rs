@@ -21,6 +21,7 @@ use crate::context::HttpInfo;
 use crate::engine::Engine;
 use crate::http::body::McpBody;
 use crate::http::limit::{ReadError, read_limited};
+use crate::http::trim::TrimAfter;
 use crate::http::{errors, headers};
 use crate::logging;
 use crate::metrics::Operation;
@@ -57,7 +58,11 @@ where
     B::Error: Into<BoxError>,
 {
     let cfg = &engine.config;
+    // Declared first so that it is dropped last, when the body and its JSON tree are gone:
+    // then a big body's memory is handed back.
+    let mut trim = TrimAfter::new(0);
     let (bytes, messages) = read(engine, &req, body).await?;
+    trim.body_len(bytes.len());
     log_incoming(engine, &req, &messages, sid);
 
     let first_params = match &messages {

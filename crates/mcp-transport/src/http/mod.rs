@@ -8,4 +8,5 @@ pub mod headers;
 pub(crate) mod limit;
 pub(crate) mod linger;
 pub(crate) mod origin;
+pub(crate) mod trim;
 pub(crate) mod write_deadline;
