@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use mcp_proto::{
     CallToolRequestParams, CompleteRequestParams, GetPromptRequestParams, McpError,
-    PaginatedRequestParams, ReadResourceRequestParams, SetLevelRequestParams, methods as m,
+    ReadResourceRequestParams, SetLevelRequestParams, methods as m,
 };
+use serde_json::Value;
 
 use super::{McpServer, ResourceRead};
 use crate::context::RequestContext;
@@ -19,10 +20,21 @@ fn ready(r: HandlerResult) -> BoxFuture<HandlerResult> {
 }
 
 fn cursor(params: Params) -> Result<Option<String>, McpError> {
-    if params.get().is_none() {
-        return Ok(None);
+    // Only `cursor` matters here: reading it alone spares copying the rest (a 2026-07-28
+    // request always carries a `_meta` object, which a typed parse would copy).
+    match params.get() {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(p)) => match p.get("cursor") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(c)) => Ok(Some(c.clone())),
+            Some(_) => Err(McpError::invalid_params(
+                "Invalid params: cursor must be a string",
+            )),
+        },
+        Some(_) => Err(McpError::invalid_params(
+            "Invalid params: params must be an object",
+        )),
     }
-    Ok(params.parse::<PaginatedRequestParams>()?.cursor)
 }
 
 /// Whether the built-in handlers answer `method` with more than `-32601`.
