@@ -69,22 +69,12 @@ where
         Messages::Single(Message::Request(r)) => r.params.as_ref(),
         _ => None,
     };
-    if era_of(&req.headers, sid.is_some(), first_params) == Era::Modern {
-        let auth = super::authenticate_post(engine, &req, &bytes)
-            .await
-            .map_err(|r| Rejection::Auth(Box::new(r)))?;
-        let http = Arc::new(HttpInfo {
-            headers: req.headers,
-            uri: req.uri,
-            auth,
-        });
-        return super::modern::post(engine, http, messages).await;
-    }
-
-    let is_init = messages
-        .messages()
-        .iter()
-        .any(|m| matches!(m, Message::Request(r) if r.method == methods::INITIALIZE));
+    let modern = era_of(&req.headers, sid.is_some(), first_params) == Era::Modern;
+    let is_init = !modern
+        && messages
+            .messages()
+            .iter()
+            .any(|m| matches!(m, Message::Request(r) if r.method == methods::INITIALIZE));
     if is_init && messages.is_batch() {
         return Err(Rejection::InitializeInBatch);
     }
@@ -96,6 +86,9 @@ where
         uri: req.uri,
         auth,
     });
+    if modern {
+        return super::modern::post(engine, http, messages).await;
+    }
 
     if cfg.stateless {
         if is_init {
