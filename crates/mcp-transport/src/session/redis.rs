@@ -36,9 +36,15 @@ use crate::pending::PendingRequests;
 const TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A validated Redis URL (`redis://`, `rediss://`, `redis+unix://`) and a key prefix.
+///
+/// `rediss://` connects with TLS (rustls). The server's certificate is checked against the
+/// system's roots, or those of the `SSL_CERT_FILE` / `SSL_CERT_DIR` environment variables,
+/// or only against the PEM certificates given to [`RedisConfig::root_certificates`].
 #[derive(Clone)]
 pub struct RedisConfig {
     client: redis::Client,
+    /// The URL as given (with its password): kept to rebuild the client with other roots.
+    url: String,
     shown: String,
     prefix: String,
 }
@@ -64,15 +70,34 @@ impl RedisConfig {
     /// Checks a URL such as `redis://:password@host:6379/0` (keys are prefixed `sunpeak:`).
     pub fn new(url: &str) -> Result<Self, InvalidRedisUrl> {
         let shown = redact(url);
+        install_crypto_provider();
         let client = redis::Client::open(url).map_err(|e| InvalidRedisUrl {
             url: shown.clone(),
             reason: e.to_string(),
         })?;
         Ok(Self {
             client,
+            url: url.to_owned(),
             shown,
             prefix: "sunpeak:".to_owned(),
         })
+    }
+
+    /// Trusts only these PEM certificates (a private CA) for a `rediss://` server, instead of
+    /// the system's roots.
+    pub fn root_certificates(mut self, pem: Vec<u8>) -> Result<Self, InvalidRedisUrl> {
+        let certificates = redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem),
+        };
+        self.client =
+            redis::Client::build_with_tls(self.url.as_str(), certificates).map_err(|e| {
+                InvalidRedisUrl {
+                    url: self.shown.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
+        Ok(self)
     }
 
     /// Another key prefix (several servers in one Redis database).
@@ -89,6 +114,15 @@ impl RedisConfig {
     /// Any URL with its password replaced by `***`.
     pub fn redacted(url: &str) -> String {
         redact(url)
+    }
+}
+
+/// Makes ring rustls's process-wide provider unless one is set already (by the application
+/// embedding us, or an earlier call): `rediss://` connections need one.
+fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Err: another thread installed one between the check and here, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
 
