@@ -392,7 +392,9 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(redis.shown_url(), "redis://:***@r:6379/1");
-        let tls = session_store(Some("rediss://:pw@r:6380/0")).unwrap().unwrap();
+        let tls = session_store(Some("rediss://:pw@r:6380/0"))
+            .unwrap()
+            .unwrap();
         assert_eq!(tls.shown_url(), "rediss://:***@r:6380/0");
         let err = format!(
             "{:#}",

@@ -318,3 +318,51 @@ async fn a_listen_stream_hears_notifications_sent_through_another_instance() {
         "L1"
     );
 }
+
+/// `notifications/message` of a `notify` tool call (info and debug alternately) made on `addr`.
+async fn logged_levels(addr: SocketAddr, sid: &str, who: &str) -> Vec<String> {
+    let call = rpc(
+        9,
+        "tools/call",
+        json!({"name":"notify","arguments":{"count":4,"gap":1}}),
+    );
+    post(addr, call)
+        .session(sid)
+        .header("authorization", who)
+        .send()
+        .await
+        .sse_messages()
+        .into_iter()
+        .filter(|m| m["method"] == "notifications/message")
+        .map(|m| m["params"]["level"].as_str().unwrap_or("?").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_log_level_set_on_one_instance_holds_on_the_others() {
+    let redis = Redis::start();
+    let a = start(config(&redis, "t-level:")).await;
+    let b = start(config(&redis, "t-level:")).await;
+    let sid = open(a.addr, "Bearer alice").await;
+    // B knows the session (its own copy) before the level is set on A.
+    assert_eq!(logged_levels(b.addr, &sid, "Bearer alice").await.len(), 4);
+
+    let r = post(a.addr, rpc(2, "logging/setLevel", json!({"level": "info"})))
+        .session(&sid)
+        .header("authorization", "Bearer alice")
+        .send()
+        .await;
+    assert_eq!(r.json()["result"], json!({}), "{:?}", r.body);
+    // Debug messages are now filtered on B (which had a copy) and on a third instance (which
+    // makes its copy from the record).
+    let c = start(config(&redis, "t-level:")).await;
+    for addr in [b.addr, c.addr, a.addr] {
+        assert_eq!(
+            logged_levels(addr, &sid, "Bearer alice").await,
+            ["info", "info"],
+            "on {addr}"
+        );
+    }
+    // The level is kept with the record: the session is still usable everywhere.
+    assert_eq!(list(c.addr, &sid, "Bearer alice").await, 200);
+}

@@ -91,7 +91,7 @@ pub(super) fn call(
         }
         m::PROMPTS_GET if caps.prompts.is_some() => get_prompt(server, ctx, params),
         m::COMPLETION_COMPLETE if caps.completions.is_some() => complete(server, ctx, params),
-        m::LOGGING_SET_LEVEL if caps.logging.is_some() => ready(set_level(&ctx, params)),
+        m::LOGGING_SET_LEVEL if caps.logging.is_some() => set_level(ctx, params),
         _ => ready(Err(McpError::method_not_found())),
     }
 }
@@ -204,12 +204,24 @@ fn complete(
     })
 }
 
-fn set_level(ctx: &RequestContext, params: Params) -> HandlerResult {
-    let p: SetLevelRequestParams = params
-        .parse()
-        .map_err(|_| McpError::invalid_params("Invalid log level"))?;
-    if let Some(s) = &ctx.0.session {
-        s.set_log_level(p.level);
-    }
-    Ok(Payload::empty_object())
+fn set_level(ctx: RequestContext, params: Params) -> BoxFuture<HandlerResult> {
+    let level = match params.parse::<SetLevelRequestParams>() {
+        Ok(p) => p.level,
+        Err(_) => return ready(Err(McpError::invalid_params("Invalid log level"))),
+    };
+    let Some(session) = ctx.0.session.clone() else {
+        return ready(Ok(Payload::empty_object()));
+    };
+    Box::pin(async move {
+        let sessions = &ctx.0.engine.sessions;
+        match sessions.set_log_level(&session, level).await {
+            Ok(()) => Ok(Payload::empty_object()),
+            Err(e) => {
+                tracing::warn!(target: crate::logging::TARGET, error = %e, "Session store unavailable");
+                Err(McpError::internal(
+                    "Internal error: the session store is unreachable",
+                ))
+            }
+        }
+    })
 }

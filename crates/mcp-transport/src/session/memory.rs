@@ -6,6 +6,8 @@ use std::collections::{BinaryHeap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use mcp_proto::LoggingLevel;
+
 use super::identity::{Identity, IdentityKey, random_key};
 use super::relay::Relay;
 use super::state::{Clock, Session};
@@ -239,6 +241,10 @@ impl SessionStore for MemoryStore {
 
     fn remove<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool> {
         Box::pin(std::future::ready(Ok(self.remove_now(id))))
+    }
+
+    fn save_log_level<'a>(&'a self, _: &'a str, _: LoggingLevel) -> StoreFuture<'a, ()> {
+        Box::pin(std::future::ready(Ok(())))
     }
 
     fn sweep(&self) -> StoreFuture<'_, Vec<Arc<Session>>> {

@@ -24,7 +24,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Once, Weak};
 use std::time::Duration;
 
-use mcp_proto::{ClientCapabilities, Implementation, ProtocolVersion};
+use mcp_proto::{ClientCapabilities, Implementation, LoggingLevel, ProtocolVersion};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::AuthInfo;
@@ -67,6 +67,9 @@ pub(crate) trait SessionStore: Send + Sync + 'static {
     fn find<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Found>;
     /// Removes (and closes) a session; false if it was unknown.
     fn remove<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
+    /// Keeps the level `logging/setLevel` set for a session where every instance sees it (the
+    /// session's own object has it already; nothing to do for a store of one process).
+    fn save_log_level<'a>(&'a self, id: &'a str, level: LoggingLevel) -> StoreFuture<'a, ()>;
     /// Removes and closes every idle-expired session.
     fn sweep(&self) -> StoreFuture<'_, Vec<Arc<Session>>>;
     /// How often [`SessionStore::sweep`] should run.
@@ -285,6 +288,17 @@ impl Sessions {
             return Err(Missing::NotFound);
         }
         Ok(session)
+    }
+
+    /// `logging/setLevel`: the session's level, here and (for a shared store) on every
+    /// instance.
+    pub(crate) async fn set_log_level(
+        &self,
+        session: &Session,
+        level: LoggingLevel,
+    ) -> Result<(), StoreError> {
+        session.set_log_level(level);
+        self.store.save_log_level(&session.id, level).await
     }
 
     /// Ends a session (DELETE, or the embedder's `close_session`); logs it. False if unknown.

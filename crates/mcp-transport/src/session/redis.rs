@@ -5,20 +5,22 @@
 //! to, the bounded client info) under `<prefix>session:<id>` with the idle timeout as its TTL,
 //! two sorted sets of session ids by last activity (anonymous and authenticated: the session
 //! cap and its eviction order), and the key identities are hashed with. What each instance
-//! keeps: a [`Session`] object per session it has served (streams, in-flight requests,
+//! The record is JSON, preceded by one digit when `logging/setLevel` set a level (its index;
+//! so that every instance reads the level with the record, at no extra round trip). What each
+//! instance keeps: a [`Session`] object per session it has served (streams, in-flight requests,
 //! requests waiting for the client), made from the record on first use, in a local
 //! [`MemoryStore`].
 //!
 //! Round trips: a request finds its session with one script call (get, refresh the TTL and
 //! the activity score: one round trip); `initialize` is one script call (prune, evict at the
-//! cap, store); DELETE is one. An unreachable Redis fails requests with a
+//! cap, store); DELETE is one; `logging/setLevel` one more. An unreachable Redis fails requests with a
 //! [`StoreError`] (503) after at most the connection or response timeout; the connection
 //! manager reconnects, so requests succeed again once Redis is back.
 
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use mcp_proto::{ClientCapabilities, Implementation, ProtocolVersion};
+use mcp_proto::{ClientCapabilities, Implementation, LoggingLevel, ProtocolVersion};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
@@ -235,6 +237,16 @@ end
 return gone
 "#;
 
+/// `logging/setLevel`: the record with the level digit `ARGV[1]` in front (TTL kept); 0 when
+/// the session is gone.
+const SET_LEVEL: &str = r#"
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+if string.sub(v, 1, 1) ~= '{' then v = string.sub(v, 2) end
+redis.call('SET', KEYS[1], ARGV[1] .. v, 'KEEPTTL')
+return 1
+"#;
+
 /// The shared identity key: set once by whichever instance comes first.
 const IDENTITY_KEY: &str = r#"
 redis.call('SET', KEYS[1], ARGV[1], 'NX')
@@ -245,8 +257,17 @@ static INSERT_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::
 static FIND_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(FIND));
 static REMOVE_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(REMOVE));
 static REFRESH_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(REFRESH));
+static SET_LEVEL_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(SET_LEVEL));
 static IDENTITY_KEY_SCRIPT: LazyLock<redis::Script> =
     LazyLock::new(|| redis::Script::new(IDENTITY_KEY));
+
+/// A stored record: the level `logging/setLevel` set (the leading digit), and the JSON.
+fn split_level(stored: &str) -> (Option<LoggingLevel>, &str) {
+    match stored.as_bytes().first() {
+        Some(d @ b'0'..=b'9') => (LoggingLevel::from_index(d - b'0'), &stored[1..]),
+        _ => (None, stored),
+    }
+}
 
 fn unavailable(e: redis::RedisError) -> StoreError {
     StoreError::Unavailable(e.to_string())
@@ -443,6 +464,10 @@ impl RedisStore {
             return Ok(Found::Unknown);
         };
         if let Found::Live(s) = self.local.find_now(id) {
+            // Another instance may have set the level since.
+            if let (Some(level), _) = split_level(&record) {
+                s.set_log_level(level);
+            }
             return Ok(Found::Live(s));
         }
         let Some(session) = self.hydrate(id, &record) else {
@@ -453,7 +478,8 @@ impl RedisStore {
     }
 
     /// This instance's object for a session another instance created.
-    fn hydrate(&self, id: &str, record: &str) -> Option<Arc<Session>> {
+    fn hydrate(&self, id: &str, stored: &str) -> Option<Arc<Session>> {
+        let (level, record) = split_level(stored);
         let record: Record = match serde_json::from_str(record) {
             Ok(r) => r,
             Err(e) => {
@@ -466,7 +492,7 @@ impl RedisStore {
             Some(i) => Some(Identity(i.parse().ok()?)),
             None => None,
         };
-        Some(Arc::new(Session::new(
+        let session = Arc::new(Session::new(
             Arc::from(id),
             version,
             ClientInfo {
@@ -480,7 +506,22 @@ impl RedisStore {
                 pending: PendingRequests::with_prefix(self.instance.clone()),
             },
             self.local.clock(),
-        )))
+        ));
+        if let Some(level) = level {
+            session.set_log_level(level);
+        }
+        Some(session)
+    }
+
+    async fn save_log_level_async(&self, id: &str, level: LoggingLevel) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let _: i64 = SET_LEVEL_SCRIPT
+            .key(self.key(id))
+            .arg(level.index())
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn remove_async(&self, id: &str) -> Result<bool, StoreError> {
@@ -585,6 +626,10 @@ impl SessionStore for RedisStore {
 
     fn remove<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool> {
         Box::pin(self.remove_async(id))
+    }
+
+    fn save_log_level<'a>(&'a self, id: &'a str, level: LoggingLevel) -> StoreFuture<'a, ()> {
+        Box::pin(self.save_log_level_async(id, level))
     }
 
     fn sweep(&self) -> StoreFuture<'_, Vec<Arc<Session>>> {
