@@ -43,6 +43,8 @@ pub fn run(args: StartArgs) -> Result<ExitCode> {
     } else {
         Format::Human
     });
+    // Big request bodies go back to the system once handled (see the function's docs).
+    mcp_transport::tune_allocator();
     let root = std::env::current_dir().context("cannot read the current directory")?;
     let outcome = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

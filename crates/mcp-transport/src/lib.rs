@@ -111,6 +111,7 @@ pub use handler::{
     PromptArgs, PromptHandler, ResourceHandler, TemplateHandler, TemplateVars, ToolHandler,
 };
 pub use http::body::McpBody;
+pub use http::trim::tune_allocator;
 pub use mcp_proto::{CacheHints, CacheScope};
 pub use modern::state::StateKey;
 pub use payload::{Payload, StaticJson};

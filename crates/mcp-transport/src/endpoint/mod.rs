@@ -3,6 +3,7 @@
 //! An auth hook that wants the body ([`crate::AuthHook::wants_body`]) runs on a POST in `post`
 //! instead, once the body is read within the limit, parsed and logged (as the npm `sunpeak`).
 
+mod big_initialize;
 mod delete;
 mod get;
 mod modern;

@@ -11,6 +11,7 @@ use mcp_proto::{
     ProtocolVersion, Request, methods, parse_body,
 };
 
+use super::big_initialize;
 use super::rejection::Rejection;
 use super::requests::{self, Dispatch};
 use super::respond::{self, with_session};
@@ -27,6 +28,7 @@ use crate::logging;
 use crate::metrics::Operation;
 use crate::modern::{Era, era_of};
 use crate::reply::Finished;
+use crate::session::client::{ClientInfo, Trimmed};
 use crate::sse::body::{SseBody, StreamGuard};
 use crate::sse::encode;
 
@@ -61,7 +63,7 @@ where
     // Declared first so that it is dropped last, when the body and its JSON tree are gone:
     // then a big body's memory is handed back.
     let mut trim = TrimAfter::new(0);
-    let (bytes, messages) = read(engine, &req, body).await?;
+    let (bytes, messages, client) = read(engine, &req, body).await?;
     trim.body_len(bytes.len());
     log_incoming(engine, &req, &messages, sid);
 
@@ -92,7 +94,7 @@ where
 
     if cfg.stateless {
         if is_init {
-            return initialize(engine, http, messages, false).await;
+            return initialize(engine, http, messages, client, false).await;
         }
         let version =
             header_version(&http.headers)?.unwrap_or(ProtocolVersion::ASSUMED_WITHOUT_HEADER);
@@ -111,7 +113,7 @@ where
 
     let Some(sid) = sid else {
         if is_init {
-            return initialize(engine, http, messages, true).await;
+            return initialize(engine, http, messages, client, true).await;
         }
         return Err(Rejection::MissingSession);
     };
@@ -136,13 +138,17 @@ where
     Ok(with_session(resp, Some(&id)))
 }
 
+/// What a large `initialize` leaves of its client info, read from the raw JSON.
+type BoundedClient = Option<(ClientInfo, Option<Trimmed>)>;
+
 /// Checks `Accept` and `Content-Type`, reads the body within the limits and parses it (the
-/// bytes are kept for an auth hook that wants them).
+/// bytes are kept for an auth hook that wants them). A large `initialize` is read without the
+/// tree of its params (see [`big_initialize`]).
 async fn read<B>(
     engine: &Engine,
     req: &Incoming,
     body: B,
-) -> Result<(bytes::Bytes, Messages), Rejection>
+) -> Result<(bytes::Bytes, Messages, BoundedClient), Rejection>
 where
     B: Body + Send + 'static,
     B::Data: Send,
@@ -164,11 +170,16 @@ where
             ReadError::Stalled => Rejection::BodyStalled,
             ReadError::Io(e) => Rejection::BodyUnreadable(e.to_string()),
         })?;
+    if bytes.len() >= big_initialize::ABOVE
+        && let Some(big) = big_initialize::read(&bytes)
+    {
+        return Ok((bytes, big.messages, Some(big.client)));
+    }
     let messages = parse_body(&bytes).map_err(|e| Rejection::BadJson {
         error: e.to_error(),
         log: matches!(e, ParseError::Invalid(_)),
     })?;
-    Ok((bytes, messages))
+    Ok((bytes, messages, None))
 }
 
 /// sunpeak's `← <method>` line for a single message (and the headers, when asked).
@@ -208,6 +219,7 @@ async fn initialize(
     engine: &Arc<Engine>,
     http: Arc<HttpInfo>,
     messages: Messages,
+    client: BoundedClient,
     stateful: bool,
 ) -> Result<Response<McpBody>, Rejection> {
     let Some(Message::Request(Request { id, params, .. })) =
@@ -243,14 +255,11 @@ async fn initialize(
         if engine.closing.is_cancelled() {
             return Err(Rejection::ShuttingDown);
         }
+        let client =
+            client.unwrap_or_else(|| ClientInfo::bounded(params.client_info, params.capabilities));
         let session = engine
             .sessions
-            .create(
-                version,
-                params.client_info,
-                params.capabilities,
-                http.auth.as_ref(),
-            )
+            .create(version, client, http.auth.as_ref())
             .await?;
         Some(Arc::clone(&session.id))
     } else {

@@ -24,7 +24,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Once, Weak};
 use std::time::Duration;
 
-use mcp_proto::{ClientCapabilities, Implementation, LoggingLevel, ProtocolVersion};
+use mcp_proto::{LoggingLevel, ProtocolVersion};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::AuthInfo;
@@ -214,18 +214,17 @@ impl Sessions {
         Ok(identity_of(&key, auth))
     }
 
-    /// Creates a session for an `initialize`: keeps a bounded copy of what the client said
-    /// (one log line when cut), binds it to the request's user, evicts what must go, logs.
+    /// Creates a session for an `initialize`: keeps the bounded copy of what the client said
+    /// ([`ClientInfo::bounded`]; one log line when it was cut), binds it to the request's user,
+    /// evicts what must go, logs.
     pub(crate) async fn create(
         &self,
         version: ProtocolVersion,
-        info: Implementation,
-        capabilities: ClientCapabilities,
+        (client, trimmed): (ClientInfo, Option<client::Trimmed>),
         auth: Option<&AuthInfo>,
     ) -> Result<Arc<Session>, StoreError> {
         self.ensure_background();
         let id: Arc<str> = Arc::from(new_session_id());
-        let (client, trimmed) = ClientInfo::bounded(info, capabilities);
         if let Some(t) = trimmed {
             tracing::warn!(
                 target: logging::TARGET,
