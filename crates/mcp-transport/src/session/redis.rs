@@ -24,13 +24,16 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
+pub(crate) mod history;
+
 use super::client::ClientInfo;
 use super::identity::{Identity, IdentityKey, random_key};
 use super::memory::{Limits, MemoryStore};
 use super::relay::{Relay, instance_of};
 use super::state::{Clock, Local, Session};
-use super::{Deliver, Eviction, Found, Inserted, SessionStore, StoreError, StoreFuture};
+use super::{Deliver, Eviction, Followed, Found, Inserted, SessionStore, StoreError, StoreFuture};
 use crate::pending::PendingRequests;
+use crate::sse::encode::EventId;
 
 /// How long one attempt to connect, or one command, may take before the request fails.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -130,6 +133,8 @@ pub(crate) struct RedisStore {
     parent: CancellationToken,
     /// This instance's id: the prefix of its server→client request ids, and its channel.
     instance: String,
+    /// The SSE history for `Last-Event-ID` on any instance.
+    history: history::SharedHistory,
 }
 
 /// `initialize`: prune entries of expired sessions from the activity sets, evict at the cap
@@ -219,24 +224,37 @@ fn unavailable(e: redis::RedisError) -> StoreError {
 }
 
 impl RedisStore {
+    /// `history`: the SSE history kept per session, in events and bytes.
     pub(crate) fn new(
         config: RedisConfig,
         limits: Limits,
-        history_cap: usize,
+        history: (usize, usize),
         parent: CancellationToken,
     ) -> Self {
+        let (history_cap, history_bytes) = history;
+        let idle_ms = u64::try_from(limits.idle.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let instance = hex(&rand::random::<[u8; 6]>());
+        let history = history::SharedHistory::new(
+            &config,
+            &instance,
+            history_cap,
+            history_bytes,
+            idle_ms,
+            parent.clone(),
+        );
         Self {
             config,
             conn: OnceCell::new(),
             identity_key: OnceCell::new(),
             local: MemoryStore::new(limits),
             cap: limits.cap.max(1),
-            idle_ms: u64::try_from(limits.idle.as_millis())
-                .unwrap_or(u64::MAX)
-                .max(1),
+            idle_ms,
             history_cap,
             parent,
-            instance: hex(&rand::random::<[u8; 6]>()),
+            instance,
+            history,
         }
     }
 
@@ -386,6 +404,7 @@ impl RedisStore {
         inserted.evicted.clear();
         if let Some(id) = evicted {
             self.local.remove_now(&id);
+            self.history.forget(&id).await;
             inserted.evicted.push((Arc::from(id), Eviction::Cap));
         }
         Ok(inserted)
@@ -444,6 +463,7 @@ impl RedisStore {
                 token: self.parent.child_token(),
                 history_cap: self.history_cap,
                 pending: PendingRequests::with_prefix(self.instance.clone()),
+                shared_history: self.history.sink(&Arc::from(id)),
             },
             self.local.clock(),
         )))
@@ -461,6 +481,7 @@ impl RedisStore {
             .await
             .map_err(unavailable)?;
         let local = self.local.remove_now(id);
+        self.history.forget(id).await;
         Ok(existed > 0 || local)
     }
 
@@ -596,6 +617,31 @@ impl SessionStore for RedisStore {
             deliver,
             stop,
         ));
+    }
+
+    fn shared_history(&self, id: &Arc<str>) -> Option<crate::sse::table::Shared> {
+        self.history.sink(id)
+    }
+
+    fn resume_shared<'a>(
+        &'a self,
+        session: &'a Session,
+        id: EventId<'a>,
+    ) -> StoreFuture<'a, Option<Followed>> {
+        Box::pin(async move {
+            let origin = id.origin.unwrap_or(&self.instance);
+            let followed = self
+                .history
+                .resume(
+                    &session.id,
+                    origin,
+                    id.stream,
+                    id.seq,
+                    session.token.clone(),
+                )
+                .await?;
+            Ok(Some(followed))
+        })
     }
 }
 
