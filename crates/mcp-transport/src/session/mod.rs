@@ -326,7 +326,17 @@ impl Sessions {
         if origin == me && lock(&session.streams).is_open(id.stream) {
             return Ok(None);
         }
-        self.store.resume_shared(session, id).await
+        let followed = self.store.resume_shared(session, id).await?;
+        tracing::info!(
+            target: logging::TARGET,
+            sessionId = &*session.id,
+            "SSE stream {origin}.{} resumed after event {} from the shared history ({} replayed{})",
+            id.stream,
+            id.seq,
+            followed.as_ref().map_or(0, |f| f.replay.len()),
+            if followed.as_ref().is_some_and(|f| f.live.is_some()) { ", following it live" } else { "" }
+        );
+        Ok(followed)
     }
 
     /// Ends a session (DELETE, or the embedder's `close_session`); logs it. False if unknown.
@@ -363,13 +373,18 @@ impl Sessions {
         if self.store.instance().is_none() || relay::instance_of(&id).is_none() {
             return false;
         }
+        let to = relay::instance_of(&id).unwrap_or_default().to_owned();
+        let shown = id.to_string();
         let relay = Relay::Answer {
             session: sid.to_owned(),
             id,
             answer,
         };
         match self.store.publish(relay).await {
-            Ok(()) => true,
+            Ok(()) => {
+                tracing::info!(target: logging::TARGET, sessionId = sid, "Client answer to {shown} relayed to instance {to}");
+                true
+            }
             Err(e) => {
                 tracing::warn!(target: logging::TARGET, sessionId = sid, error = %e, "Could not relay a client answer");
                 false
@@ -437,8 +452,10 @@ impl Sessions {
                 id,
                 answer,
             } => {
-                if let Some(s) = self.local_one(&session) {
-                    s.pending.complete(&id, answer);
+                if let Some(s) = self.local_one(&session)
+                    && s.pending.complete(&id, answer)
+                {
+                    tracing::info!(target: logging::TARGET, sessionId = session, "Client answer to {id} received from another instance");
                 }
             }
             Relay::Notify {
