@@ -530,7 +530,7 @@ async fn the_shared_history_is_bounded_in_bytes() {
     let bytes: usize = redis_cli(&redis, &["GET", &format!("t6:history-bytes:{sid}")])
         .parse()
         .unwrap();
-    assert!(bytes <= 2000 && bytes >= 1200, "{bytes} bytes kept");
+    assert!((1200..=2000).contains(&bytes), "{bytes} bytes kept");
     // The oldest of them is gone from the history, but known to have ended: nothing to
     // replay, and the stream ends at once instead of waiting.
     let oldest = req(b.addr, Method::GET)

@@ -532,6 +532,51 @@ mod tests {
         assert_eq!(t.history_bytes, 0);
     }
 
+    /// Records what a shared table copies.
+    #[derive(Default)]
+    struct Recorder(std::sync::Mutex<Vec<String>>);
+
+    impl HistorySink for Recorder {
+        fn append(&self, stream: u64, seq: u64, frame: &Bytes) {
+            let text = String::from_utf8_lossy(frame).into_owned();
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("{stream}-{seq} {text}"));
+        }
+        fn end(&self, stream: u64) {
+            self.0.lock().unwrap().push(format!("{stream} end"));
+        }
+    }
+
+    #[test]
+    fn a_shared_table_names_its_instance_and_copies_its_history() {
+        let sink = Arc::new(Recorder::default());
+        let shared = Shared {
+            origin: Arc::from("ab12"),
+            sink: Arc::clone(&sink) as Arc<dyn HistorySink>,
+        };
+        let mut t = StreamTable::shared(10, shared.clone());
+        let mut other = StreamTable::shared(10, shared);
+        let s = t.open();
+        // Stream numbers are unique in the process, the standalone stream's too.
+        let s2 = other.open();
+        let g = other.standalone();
+        assert!(s != s2 && s2 != g && g != 0);
+        assert!(other.is_standalone(g) && !other.is_standalone(s2));
+        let mut a = t.attach(s).unwrap();
+        t.prime(s, 500);
+        t.send(s, b"{}", true);
+        t.finish(s);
+        assert!(text(&a.rx.try_recv().unwrap()).starts_with(&format!("id: ab12.{s}-1\n")));
+        let event = text(&a.rx.try_recv().unwrap());
+        assert!(event.contains(&format!("id: ab12.{s}-2\n")), "{event}");
+        // Priming events are not history; the message and the end are copied.
+        let copied = sink.0.lock().unwrap().clone();
+        assert_eq!(copied, vec![format!("{s}-2 {event}"), format!("{s} end")]);
+        assert!(!t.is_open(s));
+    }
+
     #[test]
     fn a_slow_connection_is_dropped_by_bytes() {
         let mut t = StreamTable::new(0);

@@ -93,11 +93,13 @@ end
 return 1
 "#;
 
-/// A resumption: whether the stream ended, the last entry id of the history (where a follower
-/// goes on from), and the stream's frames after the given sequence number.
+/// A resumption: whether the stream ended (or its instance is gone: not subscribed to its
+/// relay channel, ARGV[3]), the last entry id of the history (where a follower goes on from),
+/// and the stream's frames after the given sequence number.
 const READ: &str = r#"
 local ended = 0
 if redis.call('ZSCORE', KEYS[2], ARGV[1]) then ended = 1 end
+if redis.call('PUBSUB', 'NUMSUB', ARGV[3])[2] == 0 then ended = 1 end
 local last = '0-0'
 local out = {}
 for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do
@@ -256,12 +258,14 @@ impl SharedHistory {
         let inner = &self.inner;
         let [hist, _, ended_key] = inner.keys(session);
         let token = format!("{origin}.{stream}");
+        let owner = format!("{}instance:{origin}", inner.prefix);
         let mut conn = inner.conn().await?;
         let (ended, cursor, replay): (i64, String, Vec<Vec<u8>>) = READ_SCRIPT
             .key(&hist)
             .key(ended_key)
             .arg(&token)
             .arg(after)
+            .arg(&owner)
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;
@@ -283,7 +287,7 @@ impl SharedHistory {
             client: inner.client.clone(),
             hist,
             token,
-            owner: format!("{}instance:{origin}", inner.prefix),
+            owner,
             after: last,
             cursor,
             tx,
