@@ -543,3 +543,57 @@ async fn the_shared_history_is_bounded_in_bytes() {
     assert_eq!(oldest.status, 200);
     assert!(parse_sse(&String::from_utf8_lossy(&oldest.body)).is_empty());
 }
+
+/// Calls of a command since Redis started (`INFO commandstats`; commands run by scripts count).
+fn calls(redis: &Redis, command: &str) -> u64 {
+    let stats = redis_cli(redis, &["INFO", "commandstats"]);
+    let prefix = format!("cmdstat_{command}:calls=");
+    stats
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_json_reply_costs_one_round_trip_and_sse_events_are_batched() {
+    let redis = Redis::start();
+    let a = start(config(&redis, "t7:")).await;
+    let who = "Bearer frank";
+    let sid = open(a.addr, who).await;
+    assert_eq!(list(a.addr, &sid, who).await, 200); // scripts loaded
+
+    // JSON replies: one script call each (the session lookup), no history.
+    let (scripts, appended) = (calls(&redis, "evalsha"), calls(&redis, "xadd"));
+    for _ in 0..20 {
+        assert_eq!(list(a.addr, &sid, who).await, 200);
+    }
+    assert_eq!(calls(&redis, "evalsha") - scripts, 20);
+    assert_eq!(calls(&redis, "xadd"), appended);
+
+    // An SSE reply of 5 log messages and the result: 6 events and the end marker appended,
+    // in at most 7 script calls besides the lookup (fewer when the writer batches).
+    let (scripts, appended) = (calls(&redis, "evalsha"), calls(&redis, "xadd"));
+    let r = post(
+        a.addr,
+        rpc(
+            9,
+            "tools/call",
+            json!({"name": "notify", "arguments": {"count": 5, "gap": 0}}),
+        ),
+    )
+    .session(&sid)
+    .header("authorization", who)
+    .send()
+    .await;
+    assert_eq!(parse_sse(&String::from_utf8_lossy(&r.body)).len(), 7); // priming + 6
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while calls(&redis, "xadd") - appended < 7 {
+        assert!(Instant::now() < deadline, "the events never reached Redis");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let writes = calls(&redis, "evalsha") - scripts - 1;
+    assert!((1..=7).contains(&writes), "{writes} history writes");
+    eprintln!("an SSE reply of 6 events: 1 lookup + {writes} history write round trips");
+}
