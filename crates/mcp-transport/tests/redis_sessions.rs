@@ -436,6 +436,20 @@ async fn a_stream_started_on_one_instance_resumes_on_another() {
         assert_eq!(events[0].id.as_deref(), Some(result_id.as_str()));
     }
 
+    // A stream of an instance that does not run (none is subscribed to its channel): nothing
+    // to replay, and the stream ends at once instead of waiting for events that cannot come.
+    let started = Instant::now();
+    let gone = req(b.addr, Method::GET)
+        .session(&sid)
+        .header("accept", "text/event-stream")
+        .header("authorization", who)
+        .header("last-event-id", "0123456789ab.7-1")
+        .send()
+        .await;
+    assert_eq!(gone.status, 200);
+    assert!(parse_sse(&String::from_utf8_lossy(&gone.body)).is_empty());
+    assert!(started.elapsed() < Duration::from_secs(2));
+
     // Another user cannot resume it; DELETE removes the history with the session.
     let stranger = req(b.addr, Method::GET)
         .session(&sid)
