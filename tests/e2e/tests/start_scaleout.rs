@@ -202,6 +202,39 @@ fn resumption_on_a_third_instance(servers: &[Server], nginx: &Nginx) -> Result<(
     Ok(())
 }
 
+/// A stream of instance `owner` (an `ask-name` call waiting for its answer) resumed on
+/// instance `follower`, which follows it live from Redis; returns the open resumption.
+fn follow_a_waiting_stream(nginx: &Nginx, owner: &Server, follower: &Server) -> Result<Stream> {
+    let sid = eliciting_session(nginx)?;
+    let call = json!({"jsonrpc": "2.0", "id": 12, "method": "tools/call",
+        "params": {"name": "ask-name", "arguments": {}}});
+    let mut stream = Stream::open(
+        owner.addr,
+        &in_session(Request::mcp_post(&call), &sid),
+        Duration::from_secs(20),
+    )?;
+    let asked = next_message(&mut stream)?.context("no elicitation on the call's stream")?;
+    let asked_id = asked.id.context("the elicitation event has no id")?;
+    drop(stream);
+    let following = logged(follower, "following it live");
+    let get = Request::new("GET", "/mcp")
+        .header("accept", "text/event-stream")
+        .header("last-event-id", &asked_id);
+    let resumed = Stream::open(
+        follower.addr,
+        &in_session(get, &sid),
+        Duration::from_secs(15),
+    )?;
+    ensure!(
+        resumed.status == 200,
+        "GET with Last-Event-ID: {}",
+        resumed.status
+    );
+    follower.wait_for(Duration::from_secs(5), |l| l.contains("following it live"))?;
+    ensure!(logged(follower, "following it live") > following);
+    Ok(resumed)
+}
+
 #[test]
 fn three_instances_behind_round_robin_share_sessions_through_redis() -> Result<()> {
     let scratch = std::env::temp_dir().join(format!("sunpeak-e2e-scaleout-{}", std::process::id()));
@@ -273,7 +306,9 @@ fn three_instances_behind_round_robin_share_sessions_through_redis() -> Result<(
     elicitation_across_instances(&servers, &nginx)?;
     resumption_on_a_third_instance(&servers, &nginx)?;
 
-    // One instance dies mid-session: the next calls succeed on the others.
+    // One instance dies mid-session: the next calls succeed on the others, and a stream of
+    // the dead instance that another one follows ends (within the 2 s follower check).
+    let mut followed = follow_a_waiting_stream(&nginx, &servers[1], &servers[0])?;
     let victim = servers.remove(1);
     let status = std::process::Command::new("kill")
         .args(["-KILL", &victim.pid().to_string()])
@@ -291,6 +326,13 @@ fn three_instances_behind_round_robin_share_sessions_through_redis() -> Result<(
         json!({"category": "food", "search": "", "limit": 3}),
     )?;
     ensure!(call["content"].is_array(), "{call}");
+    ensure!(
+        next_message(&mut followed)?.is_none(),
+        "the followed stream of the killed instance should end"
+    );
+    servers[0].wait_for(Duration::from_secs(5), |l| {
+        l.contains("The instance of a resumed stream is gone")
+    })?;
 
     // Redis restarts: requests fail cleanly (503) while it is down, then the servers recover
     // and the session (persisted by Redis) goes on.

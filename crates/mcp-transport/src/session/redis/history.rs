@@ -46,7 +46,7 @@ const MAX_QUEUED_BYTES: usize = 64 * 1024 * 1024;
 const MAX_BATCH_EVENTS: usize = 256;
 const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 /// How long one `XREAD` waits before the follower checks that the stream's instance lives.
-const BLOCK: Duration = Duration::from_secs(5);
+const BLOCK: Duration = Duration::from_secs(2);
 /// Followers (each with its own Redis connection) per instance; a resumption beyond it gets
 /// the replay and ends, and the client resumes again.
 const MAX_FOLLOWERS: usize = 256;
@@ -506,7 +506,7 @@ impl Follower {
             .arg("COUNT")
             .arg(100)
             .arg("BLOCK")
-            .arg(u64::try_from(BLOCK.as_millis()).unwrap_or(5000))
+            .arg(u64::try_from(BLOCK.as_millis()).unwrap_or(2000))
             .arg("STREAMS")
             .arg(&self.hist)
             .arg(&self.cursor)
