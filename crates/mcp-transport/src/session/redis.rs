@@ -4,7 +4,8 @@
 //! What is shared (in Redis): each session's record (negotiated version, the user it is bound
 //! to, the bounded client info) under `<prefix>session:<id>` with the idle timeout as its TTL,
 //! two sorted sets of session ids by last activity (anonymous and authenticated: the session
-//! cap and its eviction order), and the key identities are hashed with. What each instance
+//! cap and its eviction order), the key identities are hashed with, and each session's SSE
+//! history for `Last-Event-ID` (see [`history`]). What each instance
 //! keeps: a [`Session`] object per session it has served (streams, in-flight requests,
 //! requests waiting for the client), made from the record on first use, in a local
 //! [`MemoryStore`].
