@@ -39,16 +39,29 @@ async fn get(
     }
     let cfg = &engine.config;
     let resume = headers::get(&req.headers, headers::LAST_EVENT_ID).and_then(parse_event_id);
+    if let Some(id) = resume
+        && let Some(followed) = engine.sessions.resume_shared(&session, id).await?
+    {
+        // A stream another instance holds (or held): from the shared history.
+        let guard = StreamGuard {
+            detach: None,
+            cancel: None,
+            busy: Some(session.busy_guard(engine.sessions.clock())),
+        };
+        let body = SseBody::new(followed.replay, followed.live, cfg.sse_keep_alive, guard)
+            .stop_on(engine.closing.clone());
+        return Ok(with_session(sse_response(body), Some(&session.id)));
+    }
     let (replay, attached, stream, standalone) = {
         let mut t = lock(&session.streams);
         t.set_limits(cfg.sse_limits());
         match resume {
-            Some((stream, after)) => {
-                if stream == 0 {
+            Some(id) => {
+                if id.stream == 0 && id.origin.is_none() {
                     t.standalone();
                 }
-                let r = t.resume(stream, after);
-                (r.replay, r.live, stream, stream == 0)
+                let r = t.resume(id.stream, id.seq);
+                (r.replay, r.live, id.stream, t.is_standalone(id.stream))
             }
             None => {
                 let stream = t.standalone();

@@ -324,6 +324,7 @@ mod tests {
                 token: CancellationToken::new(),
                 history_cap: 10,
                 pending: crate::pending::PendingRequests::new(),
+                shared_history: None,
             },
             store.clock(),
         ))

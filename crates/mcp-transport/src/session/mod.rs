@@ -31,6 +31,7 @@ use crate::auth::AuthInfo;
 use crate::config::TransportConfig;
 use crate::logging;
 use crate::pending::{ClientAnswer, PendingRequests, lock};
+use crate::sse::encode::EventId;
 use client::ClientInfo;
 use id::{new_session_id, short};
 use identity::{Identity, IdentityKey, identity_of};
@@ -88,6 +89,26 @@ pub(crate) trait SessionStore: Send + Sync + 'static {
     fn publish(&self, relay: Relay) -> StoreFuture<'_, ()>;
     /// Starts receiving other instances' messages (until `stop`), handing each to `deliver`.
     fn listen(&self, deliver: Deliver, stop: CancellationToken);
+    /// Where a session object of a shared store copies its SSE history (`None`: nowhere).
+    fn shared_history(&self, _id: &Arc<str>) -> Option<crate::sse::table::Shared> {
+        None
+    }
+    /// Resumes from the shared history a stream this process does not hold (see
+    /// [`Sessions::resume_shared`]); `None` for a store of one process.
+    fn resume_shared<'a>(
+        &'a self,
+        _session: &'a Session,
+        _id: EventId<'a>,
+    ) -> StoreFuture<'a, Option<Followed>> {
+        Box::pin(std::future::ready(Ok(None)))
+    }
+}
+
+/// A stream resumed from the shared history: the events after the client's id, then (when
+/// the stream is still open on its instance) the rest as it comes.
+pub(crate) struct Followed {
+    pub(crate) replay: Vec<bytes::Bytes>,
+    pub(crate) live: Option<crate::sse::table::ConnRx>,
 }
 
 /// Where a store hands the messages of other instances.
@@ -151,7 +172,7 @@ impl Sessions {
             Some(redis) => Box::new(redis::RedisStore::new(
                 redis.clone(),
                 limits,
-                config.sse_history,
+                (config.sse_history, config.sse_history_bytes),
                 root.clone(),
             )),
             _ => Box::new(memory::MemoryStore::new(limits)),
@@ -245,6 +266,7 @@ impl Sessions {
                 token: self.root.child_token(),
                 history_cap: self.history_cap,
                 pending: self.new_pending(),
+                shared_history: self.store.shared_history(&id),
             },
             self.clock(),
         ));
@@ -300,6 +322,36 @@ impl Sessions {
         self.store.save_log_level(&session.id, level).await
     }
 
+    /// For a shared store, resumes a stream named by `Last-Event-ID` that this process does
+    /// not hold open (another instance's, or one that ended here) from the shared history;
+    /// `Ok(None)`: resume it locally (a store of one process, or a stream open here).
+    pub(crate) async fn resume_shared(
+        &self,
+        session: &Session,
+        id: EventId<'_>,
+    ) -> Result<Option<Followed>, StoreError> {
+        let Some(me) = self.store.instance() else {
+            return Ok(None);
+        };
+        let Some(origin) = id.origin else {
+            return Ok(None);
+        };
+        if origin == me && lock(&session.streams).is_open(id.stream) {
+            return Ok(None);
+        }
+        let followed = self.store.resume_shared(session, id).await?;
+        tracing::info!(
+            target: logging::TARGET,
+            sessionId = &*session.id,
+            "SSE stream {origin}.{} resumed after event {} from the shared history ({} replayed{})",
+            id.stream,
+            id.seq,
+            followed.as_ref().map_or(0, |f| f.replay.len()),
+            if followed.as_ref().is_some_and(|f| f.live.is_some()) { ", following it live" } else { "" }
+        );
+        Ok(followed)
+    }
+
     /// Ends a session (DELETE, or the embedder's `close_session`); logs it. False if unknown.
     pub(crate) async fn delete(&self, sid: &str) -> Result<bool, StoreError> {
         let existed = self.store.remove(sid).await?;
@@ -334,13 +386,18 @@ impl Sessions {
         if self.store.instance().is_none() || relay::instance_of(&id).is_none() {
             return false;
         }
+        let to = relay::instance_of(&id).unwrap_or_default().to_owned();
+        let shown = id.to_string();
         let relay = Relay::Answer {
             session: sid.to_owned(),
             id,
             answer,
         };
         match self.store.publish(relay).await {
-            Ok(()) => true,
+            Ok(()) => {
+                tracing::info!(target: logging::TARGET, sessionId = sid, "Client answer to {shown} relayed to instance {to}");
+                true
+            }
             Err(e) => {
                 tracing::warn!(target: logging::TARGET, sessionId = sid, error = %e, "Could not relay a client answer");
                 false
@@ -408,8 +465,10 @@ impl Sessions {
                 id,
                 answer,
             } => {
-                if let Some(s) = self.local_one(&session) {
-                    s.pending.complete(&id, answer);
+                if let Some(s) = self.local_one(&session)
+                    && s.pending.complete(&id, answer)
+                {
+                    tracing::info!(target: logging::TARGET, sessionId = session, "Client answer to {id} received from another instance");
                 }
             }
             Relay::Notify {

@@ -4,10 +4,11 @@
 //! What is shared (in Redis): each session's record (negotiated version, the user it is bound
 //! to, the bounded client info) under `<prefix>session:<id>` with the idle timeout as its TTL,
 //! two sorted sets of session ids by last activity (anonymous and authenticated: the session
-//! cap and its eviction order), and the key identities are hashed with. What each instance
-//! The record is JSON, preceded by one digit when `logging/setLevel` set a level (its index;
-//! so that every instance reads the level with the record, at no extra round trip). What each
-//! instance keeps: a [`Session`] object per session it has served (streams, in-flight requests,
+//! cap and its eviction order), the key identities are hashed with, and each session's SSE
+//! history for `Last-Event-ID` (see [`history`]). The record is JSON, preceded by one digit
+//! when `logging/setLevel` set a level (its index; so that every instance reads the level with
+//! the record, at no extra round trip). What each instance
+//! keeps: a [`Session`] object per session it has served (streams, in-flight requests,
 //! requests waiting for the client), made from the record on first use, in a local
 //! [`MemoryStore`].
 //!
@@ -26,13 +27,16 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
+pub(crate) mod history;
+
 use super::client::ClientInfo;
 use super::identity::{Identity, IdentityKey, random_key};
 use super::memory::{Limits, MemoryStore};
 use super::relay::{Relay, instance_of};
 use super::state::{Clock, Local, Session};
-use super::{Deliver, Eviction, Found, Inserted, SessionStore, StoreError, StoreFuture};
+use super::{Deliver, Eviction, Followed, Found, Inserted, SessionStore, StoreError, StoreFuture};
 use crate::pending::PendingRequests;
+use crate::sse::encode::EventId;
 
 /// How long one attempt to connect, or one command, may take before the request fails.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -166,6 +170,8 @@ pub(crate) struct RedisStore {
     parent: CancellationToken,
     /// This instance's id: the prefix of its server→client request ids, and its channel.
     instance: String,
+    /// The SSE history for `Last-Event-ID` on any instance.
+    history: history::SharedHistory,
 }
 
 /// `initialize`: prune entries of expired sessions from the activity sets, evict at the cap
@@ -274,24 +280,37 @@ fn unavailable(e: redis::RedisError) -> StoreError {
 }
 
 impl RedisStore {
+    /// `history`: the SSE history kept per session, in events and bytes.
     pub(crate) fn new(
         config: RedisConfig,
         limits: Limits,
-        history_cap: usize,
+        history: (usize, usize),
         parent: CancellationToken,
     ) -> Self {
+        let (history_cap, history_bytes) = history;
+        let idle_ms = u64::try_from(limits.idle.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let instance = hex(&rand::random::<[u8; 6]>());
+        let history = history::SharedHistory::new(
+            &config,
+            &instance,
+            history_cap,
+            history_bytes,
+            idle_ms,
+            parent.clone(),
+        );
         Self {
             config,
             conn: OnceCell::new(),
             identity_key: OnceCell::new(),
             local: MemoryStore::new(limits),
             cap: limits.cap.max(1),
-            idle_ms: u64::try_from(limits.idle.as_millis())
-                .unwrap_or(u64::MAX)
-                .max(1),
+            idle_ms,
             history_cap,
             parent,
-            instance: hex(&rand::random::<[u8; 6]>()),
+            instance,
+            history,
         }
     }
 
@@ -441,6 +460,7 @@ impl RedisStore {
         inserted.evicted.clear();
         if let Some(id) = evicted {
             self.local.remove_now(&id);
+            self.history.forget(&id).await;
             inserted.evicted.push((Arc::from(id), Eviction::Cap));
         }
         Ok(inserted)
@@ -504,6 +524,7 @@ impl RedisStore {
                 token: self.parent.child_token(),
                 history_cap: self.history_cap,
                 pending: PendingRequests::with_prefix(self.instance.clone()),
+                shared_history: self.history.sink(&Arc::from(id)),
             },
             self.local.clock(),
         ));
@@ -536,6 +557,7 @@ impl RedisStore {
             .await
             .map_err(unavailable)?;
         let local = self.local.remove_now(id);
+        self.history.forget(id).await;
         Ok(existed > 0 || local)
     }
 
@@ -675,6 +697,31 @@ impl SessionStore for RedisStore {
             deliver,
             stop,
         ));
+    }
+
+    fn shared_history(&self, id: &Arc<str>) -> Option<crate::sse::table::Shared> {
+        self.history.sink(id)
+    }
+
+    fn resume_shared<'a>(
+        &'a self,
+        session: &'a Session,
+        id: EventId<'a>,
+    ) -> StoreFuture<'a, Option<Followed>> {
+        Box::pin(async move {
+            let origin = id.origin.unwrap_or(&self.instance);
+            let followed = self
+                .history
+                .resume(
+                    &session.id,
+                    origin,
+                    id.stream,
+                    id.seq,
+                    session.token.clone(),
+                )
+                .await?;
+            Ok(Some(followed))
+        })
     }
 }
 

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::client::ClientInfo;
 use super::identity::Identity;
 use crate::pending::{PendingRequests, lock};
-use crate::sse::table::StreamTable;
+use crate::sse::table::{Shared, StreamTable};
 
 const LEVEL_UNSET: u8 = u8::MAX;
 
@@ -33,6 +33,8 @@ pub(crate) struct Local {
     pub(crate) history_cap: usize,
     /// Its server→client requests waiting here.
     pub(crate) pending: PendingRequests,
+    /// For a session shared by several instances: where its SSE history is copied to.
+    pub(crate) shared_history: Option<Shared>,
 }
 
 /// A live session.
@@ -77,7 +79,12 @@ impl Session {
             last_active: AtomicU64::new(clock.now_ms()),
             last_seq: AtomicU64::new(clock.next_seq()),
             busy: AtomicU32::new(0),
-            streams: Mutex::new(StreamTable::new(local.history_cap)),
+            streams: Mutex::new(match local.shared_history {
+                Some(shared) if local.history_cap > 0 => {
+                    StreamTable::shared(local.history_cap, shared)
+                }
+                _ => StreamTable::new(local.history_cap),
+            }),
             in_flight: Mutex::new(HashMap::new()),
             pending: local.pending,
             subscriptions: Mutex::new(HashSet::new()),

@@ -7,13 +7,35 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::encode;
+
+/// Where the table of a session shared by several instances copies its history, so that
+/// another instance can resume its streams (see `session/redis/history.rs`).
+pub(crate) trait HistorySink: Send + Sync {
+    /// A frame kept in the history (the very frame the local history keeps: its id, or the
+    /// short stand-in of a response too big to keep).
+    fn append(&self, stream: u64, seq: u64, frame: &Bytes);
+    /// The stream sent its last message: a resumption of it ends after the replay.
+    fn end(&self, stream: u64);
+}
+
+/// A shared session's link to the shared history: the instance its event ids name, and the
+/// sink of its history.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) origin: Arc<str>,
+    pub(crate) sink: Arc<dyn HistorySink>,
+}
+
+/// Stream numbers of shared tables: unique in the process, so that a session's object that is
+/// dropped here and made again from Redis never reuses an id another instance may resume.
+static SHARED_STREAMS: AtomicU64 = AtomicU64::new(1);
 
 /// What one session's streams may hold, in events and in bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,6 +135,8 @@ pub(crate) struct StreamTable {
     history_bytes: usize,
     limits: SseLimits,
     standalone: Option<u64>,
+    /// Set for a session shared by several instances.
+    shared: Option<Shared>,
 }
 
 impl StreamTable {
@@ -129,7 +153,30 @@ impl StreamTable {
             history_bytes: 0,
             limits: SseLimits::default(),
             standalone: None,
+            shared: None,
         }
+    }
+
+    /// A table of a shared session: ids name this instance, stream numbers are unique in the
+    /// process, and the history is also copied to `shared.sink`.
+    pub(crate) fn shared(history_cap: usize, shared: Shared) -> Self {
+        Self {
+            shared: Some(shared),
+            ..Self::new(history_cap)
+        }
+    }
+
+    fn new_stream_id(&mut self) -> u64 {
+        if self.shared.is_some() {
+            return SHARED_STREAMS.fetch_add(1, Ordering::Relaxed);
+        }
+        let id = self.next_stream;
+        self.next_stream += 1;
+        id
+    }
+
+    fn origin(&self) -> Option<&str> {
+        self.shared.as_ref().map(|s| &*s.origin)
     }
 
     /// Sets the byte and buffer limits (the transport's configuration; cheap, called before
@@ -140,8 +187,7 @@ impl StreamTable {
 
     /// Opens a new logical stream.
     pub(crate) fn open(&mut self) -> u64 {
-        let id = self.next_stream;
-        self.next_stream += 1;
+        let id = self.new_stream_id();
         self.slots.push(Slot { id, sink: None });
         id
     }
@@ -151,9 +197,24 @@ impl StreamTable {
         if let Some(id) = self.standalone {
             return id;
         }
-        self.slots.push(Slot { id: 0, sink: None });
-        self.standalone = Some(0);
-        0
+        let id = if self.shared.is_some() {
+            self.new_stream_id()
+        } else {
+            0
+        };
+        self.slots.push(Slot { id, sink: None });
+        self.standalone = Some(id);
+        id
+    }
+
+    /// Whether `stream` is the standalone (GET) stream.
+    pub(crate) fn is_standalone(&self, stream: u64) -> bool {
+        self.standalone == Some(stream)
+    }
+
+    /// Whether `stream` is open in this table (its handler may still send on it).
+    pub(crate) fn is_open(&self, stream: u64) -> bool {
+        self.slots.iter().any(|s| s.id == stream)
     }
 
     /// Whether a standalone stream was ever opened.
@@ -192,7 +253,7 @@ impl StreamTable {
     /// Sends a priming event (id, `retry`, empty data) on a stream's connection.
     pub(crate) fn prime(&mut self, stream: u64, retry_ms: u64) {
         let seq = self.next_seq();
-        let frame = encode::priming(stream, seq, retry_ms);
+        let frame = encode::priming(self.origin(), stream, seq, retry_ms);
         self.deliver(stream, frame);
     }
 
@@ -216,11 +277,11 @@ impl StreamTable {
     ) {
         let frame = if resumable && self.history_cap > 0 {
             let seq = self.next_seq();
-            let frame = encode::message(Some((stream, seq)), json);
+            let frame = encode::message_from(self.origin(), Some((stream, seq)), json);
             if frame.len() <= self.limits.history_bytes {
                 self.remember(stream, seq, frame.clone());
             } else if let Some(stand_in) = stand_in {
-                let kept = encode::message(Some((stream, seq)), stand_in);
+                let kept = encode::message_from(self.origin(), Some((stream, seq)), stand_in);
                 if kept.len() <= self.limits.history_bytes {
                     self.remember(stream, seq, kept);
                 }
@@ -234,6 +295,9 @@ impl StreamTable {
 
     /// Stores a frame, evicting the oldest ones beyond the event and byte caps.
     fn remember(&mut self, stream: u64, seq: u64, frame: Bytes) {
+        if let Some(shared) = &self.shared {
+            shared.sink.append(stream, seq, &frame);
+        }
         self.history_bytes += frame.len();
         self.history.push_back(Stored { stream, seq, frame });
         while self.history.len() > self.history_cap
@@ -285,6 +349,9 @@ impl StreamTable {
             return;
         };
         let slot = self.slots.swap_remove(pos);
+        if let Some(shared) = &self.shared {
+            shared.sink.end(stream);
+        }
         if slot.sink.is_some() {
             self.forget_stream(stream);
         }
@@ -463,6 +530,51 @@ mod tests {
         assert!(r.replay.iter().all(|f| f.len() < 1000));
         t.finish(s);
         assert_eq!(t.history_bytes, 0);
+    }
+
+    /// Records what a shared table copies.
+    #[derive(Default)]
+    struct Recorder(std::sync::Mutex<Vec<String>>);
+
+    impl HistorySink for Recorder {
+        fn append(&self, stream: u64, seq: u64, frame: &Bytes) {
+            let text = String::from_utf8_lossy(frame).into_owned();
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("{stream}-{seq} {text}"));
+        }
+        fn end(&self, stream: u64) {
+            self.0.lock().unwrap().push(format!("{stream} end"));
+        }
+    }
+
+    #[test]
+    fn a_shared_table_names_its_instance_and_copies_its_history() {
+        let sink = Arc::new(Recorder::default());
+        let shared = Shared {
+            origin: Arc::from("ab12"),
+            sink: Arc::clone(&sink) as Arc<dyn HistorySink>,
+        };
+        let mut t = StreamTable::shared(10, shared.clone());
+        let mut other = StreamTable::shared(10, shared);
+        let s = t.open();
+        // Stream numbers are unique in the process, the standalone stream's too.
+        let s2 = other.open();
+        let g = other.standalone();
+        assert!(s != s2 && s2 != g && g != 0);
+        assert!(other.is_standalone(g) && !other.is_standalone(s2));
+        let mut a = t.attach(s).unwrap();
+        t.prime(s, 500);
+        t.send(s, b"{}", true);
+        t.finish(s);
+        assert!(text(&a.rx.try_recv().unwrap()).starts_with(&format!("id: ab12.{s}-1\n")));
+        let event = text(&a.rx.try_recv().unwrap());
+        assert!(event.contains(&format!("id: ab12.{s}-2\n")), "{event}");
+        // Priming events are not history; the message and the end are copied.
+        let copied = sink.0.lock().unwrap().clone();
+        assert_eq!(copied, vec![format!("{s}-2 {event}"), format!("{s} end")]);
+        assert!(!t.is_open(s));
     }
 
     #[test]
