@@ -14,7 +14,8 @@
 //!
 //! Round trips: a request finds its session with one script call (get, refresh the TTL and
 //! the activity score: one round trip); `initialize` is one script call (prune, evict at the
-//! cap, store); DELETE is one; `logging/setLevel` one more. An unreachable Redis fails requests with a
+//! cap, store, and delete an evicted session's SSE history); DELETE is one (the history with it);
+//! `logging/setLevel` one more. An unreachable Redis fails requests with a
 //! [`StoreError`] (503) after at most the connection or response timeout; the connection
 //! manager reconnects, so requests succeed again once Redis is back.
 
@@ -190,7 +191,8 @@ if redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[
   local popped = redis.call('ZPOPMIN', set)
   if popped[1] then
     evicted = popped[1]
-    redis.call('DEL', ARGV[6] .. evicted)
+    redis.call('DEL', ARGV[6] .. 'session:' .. evicted, ARGV[6] .. 'history:' .. evicted,
+      ARGV[6] .. 'history-bytes:' .. evicted, ARGV[6] .. 'history-ended:' .. evicted)
   end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', idle)
@@ -222,6 +224,7 @@ return v
 const REMOVE: &str = r#"
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
 return redis.call('DEL', KEYS[1])
 "#;
 
@@ -451,7 +454,7 @@ impl RedisStore {
             .arg(self.idle_ms)
             .arg(self.cap)
             .arg(if session.identity.is_some() { "1" } else { "0" })
-            .arg(format!("{}session:", self.config.prefix))
+            .arg(&self.config.prefix)
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;
@@ -460,7 +463,6 @@ impl RedisStore {
         inserted.evicted.clear();
         if let Some(id) = evicted {
             self.local.remove_now(&id);
-            self.history.forget(&id).await;
             inserted.evicted.push((Arc::from(id), Eviction::Cap));
         }
         Ok(inserted)
@@ -548,16 +550,17 @@ impl RedisStore {
     async fn remove_async(&self, id: &str) -> Result<bool, StoreError> {
         let (anonymous, users) = self.sets();
         let mut conn = self.conn().await?;
-        let existed: i64 = REMOVE_SCRIPT
-            .key(self.key(id))
-            .key(anonymous)
-            .key(users)
+        let mut script = REMOVE_SCRIPT.prepare_invoke();
+        script.key(self.key(id)).key(anonymous).key(users);
+        for key in self.history.keys(id) {
+            script.key(key);
+        }
+        let existed: i64 = script
             .arg(id)
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;
         let local = self.local.remove_now(id);
-        self.history.forget(id).await;
         Ok(existed > 0 || local)
     }
 

@@ -226,22 +226,9 @@ impl SharedHistory {
         })
     }
 
-    /// Deletes a session's history (DELETE, eviction). Failures only log: the keys expire.
-    pub(crate) async fn forget(&self, session: &str) {
-        let [hist, bytes, ended] = self.inner.keys(session);
-        let deleted = async {
-            let mut conn = self.inner.conn().await?;
-            redis::cmd("DEL")
-                .arg(hist)
-                .arg(bytes)
-                .arg(ended)
-                .query_async::<i64>(&mut conn)
-                .await
-                .map_err(unavailable)
-        };
-        if let Err(e) = deleted.await {
-            tracing::warn!(target: crate::logging::TARGET, sessionId = session, error = %e, "Could not delete a session's SSE history in Redis (it expires)");
-        }
+    /// The keys of a session's history (deleted with the session by the store's scripts).
+    pub(crate) fn keys(&self, session: &str) -> [String; 3] {
+        self.inner.keys(session)
     }
 
     /// Resumes the stream `<origin>.<stream>` of `session` after `after`: its events from
