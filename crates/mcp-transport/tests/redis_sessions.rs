@@ -5,88 +5,17 @@
 
 mod support;
 
-use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use http::Method;
 use mcp_transport::{AuthInfo, AuthRequest, BoxError, RedisConfig, ResponseMode, TransportConfig};
 use serde_json::json;
+use support::redis::RedisServer;
 use support::*;
 
-/// A `redis-server` of this test: its own port and directory, append-only so that a restart
-/// keeps the data (as a persistent production Redis would).
-struct Redis {
-    child: Option<Child>,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Redis {
-    fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let dir = std::env::temp_dir().join(format!("sunpeak-redis-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("redis dir");
-        let mut r = Redis {
-            child: None,
-            port,
-            dir,
-        };
-        r.spawn();
-        r
-    }
-
-    fn spawn(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .arg("--dir")
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect(
-                "redis-server must be installed (Debian package redis-server; .ci/run installs it)",
-            );
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn config(redis: &Redis, prefix: &str) -> TransportConfig {
+fn config(redis: &RedisServer, prefix: &str) -> TransportConfig {
     let auth = |req: AuthRequest| async move {
         let token = req
             .headers
@@ -129,7 +58,7 @@ async fn list(addr: SocketAddr, sid: &str, who: &str) -> u16 {
 
 #[tokio::test]
 async fn any_instance_serves_any_session_and_outlives_a_redis_restart() {
-    let mut redis = Redis::start();
+    let mut redis = RedisServer::start();
     let a = start(config(&redis, "t1:")).await;
     let b = start(config(&redis, "t1:")).await;
 
@@ -188,7 +117,7 @@ async fn any_instance_serves_any_session_and_outlives_a_redis_restart() {
 
 #[tokio::test]
 async fn the_cap_holds_across_instances_and_evicts_anonymous_sessions_first() {
-    let redis = Redis::start();
+    let redis = RedisServer::start();
     let a = start(config(&redis, "t2:").max_sessions(5)).await;
     let b = start(config(&redis, "t2:").max_sessions(5)).await;
     let alice = open(a.addr, "Bearer alice").await;
@@ -207,7 +136,7 @@ async fn the_cap_holds_across_instances_and_evicts_anonymous_sessions_first() {
 
 #[tokio::test]
 async fn a_client_answer_and_a_notification_reach_the_instance_that_waits() {
-    let redis = Redis::start();
+    let redis = RedisServer::start();
     let a = start(config(&redis, "t3:")).await;
     let b = start(config(&redis, "t3:")).await;
     let who = "Bearer carol";
@@ -283,7 +212,7 @@ async fn a_client_answer_and_a_notification_reach_the_instance_that_waits() {
 async fn a_listen_stream_hears_notifications_sent_through_another_instance() {
     // A 2026-07-28 client's listen stream on B, a notification sent through A: no session
     // anywhere, so B must hear A's relays from its first modern request on.
-    let redis = Redis::start();
+    let redis = RedisServer::start();
     let a = start(config(&redis, "t4:")).await;
     let b = start(config(&redis, "t4:")).await;
     let listen = json!({"jsonrpc": "2.0", "id": "L1", "method": "subscriptions/listen",
@@ -340,7 +269,7 @@ async fn logged_levels(addr: SocketAddr, sid: &str, who: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_log_level_set_on_one_instance_holds_on_the_others() {
-    let redis = Redis::start();
+    let redis = RedisServer::start();
     let a = start(config(&redis, "t-level:")).await;
     let b = start(config(&redis, "t-level:")).await;
     let sid = open(a.addr, "Bearer alice").await;
@@ -368,7 +297,7 @@ async fn a_log_level_set_on_one_instance_holds_on_the_others() {
 }
 
 /// `redis-cli` on the test's Redis (to look at what the server stored).
-fn redis_cli(redis: &Redis, args: &[&str]) -> String {
+fn redis_cli(redis: &RedisServer, args: &[&str]) -> String {
     let out = Command::new("redis-cli")
         .args(["-p", &redis.port.to_string()])
         .args(args)
@@ -378,7 +307,7 @@ fn redis_cli(redis: &Redis, args: &[&str]) -> String {
 }
 
 /// Waits until the session's shared SSE history holds at least `n` entries.
-async fn history_holds(redis: &Redis, key: &str, n: usize) {
+async fn history_holds(redis: &RedisServer, key: &str, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let len: usize = redis_cli(redis, &["XLEN", key]).parse().unwrap_or(0);
@@ -395,7 +324,7 @@ async fn history_holds(redis: &Redis, key: &str, n: usize) {
 
 #[tokio::test]
 async fn a_stream_started_on_one_instance_resumes_on_another() {
-    let redis = Redis::start();
+    let redis = RedisServer::start();
     let a = start(config(&redis, "t5:")).await;
     let b = start(config(&redis, "t5:")).await;
     let who = "Bearer dave";
@@ -518,8 +447,8 @@ async fn a_stream_started_on_one_instance_resumes_on_another() {
 
 #[tokio::test]
 async fn the_shared_history_is_bounded_in_bytes() {
-    let redis = Redis::start();
-    let cfg = |r: &Redis| {
+    let redis = RedisServer::start();
+    let cfg = |r: &RedisServer| {
         config(r, "t6:")
             .sse_history_bytes(2000)
             .response_mode(ResponseMode::Sse)
@@ -607,7 +536,7 @@ async fn the_shared_history_is_bounded_in_bytes() {
 }
 
 /// Calls of a command since Redis started (`INFO commandstats`; commands run by scripts count).
-fn calls(redis: &Redis, command: &str) -> u64 {
+fn calls(redis: &RedisServer, command: &str) -> u64 {
     let stats = redis_cli(redis, &["INFO", "commandstats"]);
     let prefix = format!("cmdstat_{command}:calls=");
     stats
@@ -620,7 +549,7 @@ fn calls(redis: &Redis, command: &str) -> u64 {
 
 #[tokio::test]
 async fn a_json_reply_costs_one_round_trip_and_sse_events_are_batched() {
-    let redis = Redis::start();
+    let redis = RedisServer::start();
     let a = start(config(&redis, "t7:")).await;
     let who = "Bearer frank";
     let sid = open(a.addr, who).await;
