@@ -108,12 +108,16 @@ where
         auth,
     };
     // A 2026-07-28 client has no GET stream and no session to delete: 405, as the
-    // specification asks of a server of that era.
-    let modern_without_session = req.headers.get(headers::SESSION_ID).is_none()
-        && crate::modern::era_of(&req.headers, false, None) == crate::modern::Era::Modern;
+    // specification asks of a server of that era. (A closure: only GET and DELETE ask.)
+    let modern_without_session = || {
+        req.headers.get(headers::SESSION_ID).is_none()
+            && crate::modern::era_of(&req.headers, false, None) == crate::modern::Era::Modern
+    };
     match parts.method {
         Method::POST => post::handle(engine, req, body).await,
-        Method::GET | Method::DELETE if modern_without_session => errors::method_not_allowed(true),
+        Method::GET | Method::DELETE if modern_without_session() => {
+            errors::method_not_allowed(true)
+        }
         Method::GET if !config.stateless => get::handle(engine, req).await,
         Method::DELETE if !config.stateless => delete::handle(engine, req).await,
         _ => errors::method_not_allowed(config.stateless),
