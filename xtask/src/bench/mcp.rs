@@ -1,6 +1,6 @@
-//! MCP requests as bytes for the load generator, sessions, and checks that a scenario's
-//! reply is a real result (a 200 carrying a JSON-RPC error would otherwise count as a
-//! success).
+//! MCP requests as bytes for the load generator (both eras), sessions, and checks that a
+//! scenario's reply is a real result (a 200 carrying a JSON-RPC error would otherwise count as
+//! a success). Shared by `bench transport` and `bench start`.
 
 use std::net::SocketAddr;
 
@@ -21,8 +21,8 @@ pub fn initialize_body() -> Value {
     }})
 }
 
-/// A POST to `/mcp`, in a session when `session` is set.
-pub fn post(addr: SocketAddr, body: &Value, session: Option<&str>) -> Vec<u8> {
+/// A POST to `/mcp`, in a session when `session` is set, asking for gzip when `gzip`.
+pub fn post(addr: SocketAddr, body: &Value, session: Option<&str>, gzip: bool) -> Vec<u8> {
     let mut headers = vec![
         ("Content-Type", "application/json".to_string()),
         ("Accept", "application/json, text/event-stream".to_string()),
@@ -31,17 +31,21 @@ pub fn post(addr: SocketAddr, body: &Value, session: Option<&str>) -> Vec<u8> {
         headers.push(("Mcp-Session-Id", session.to_string()));
         headers.push(("Mcp-Protocol-Version", VERSION.to_string()));
     }
+    if gzip {
+        headers.push(("Accept-Encoding", "gzip".to_string()));
+    }
     http_request("POST", "/mcp", addr, &headers, body.to_string().as_bytes())
 }
 
-/// A 2026-07-28 request: `body` with the per-request `_meta`, and the headers mirroring it.
-pub fn modern_post(addr: SocketAddr, body: &Value) -> Vec<u8> {
+/// A 2026-07-28 request: `body` with the per-request `_meta`, and the headers mirroring it
+/// (`Mcp-Name` from the tool name or resource URI).
+pub fn modern_post(addr: SocketAddr, body: &Value, gzip: bool) -> Vec<u8> {
     let mut body = body.clone();
     let method = body["method"].as_str().unwrap_or_default().to_owned();
     if !body["params"].is_object() {
-        body["params"] = serde_json::json!({});
+        body["params"] = json!({});
     }
-    body["params"]["_meta"] = serde_json::json!({
+    body["params"]["_meta"] = json!({
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
         "io.modelcontextprotocol/clientCapabilities": {},
         "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"}
@@ -52,8 +56,14 @@ pub fn modern_post(addr: SocketAddr, body: &Value) -> Vec<u8> {
         ("MCP-Protocol-Version", "2026-07-28".to_string()),
         ("Mcp-Method", method),
     ];
-    if let Some(name) = body["params"]["name"].as_str() {
+    let name = body["params"]["name"]
+        .as_str()
+        .or_else(|| body["params"]["uri"].as_str());
+    if let Some(name) = name {
         headers.push(("Mcp-Name", name.to_string()));
+    }
+    if gzip {
+        headers.push(("Accept-Encoding", "gzip".to_string()));
     }
     http_request("POST", "/mcp", addr, &headers, body.to_string().as_bytes())
 }
@@ -63,7 +73,7 @@ pub fn new_session(
     addr: SocketAddr,
     conn: &mut std::io::BufReader<std::net::TcpStream>,
 ) -> Result<String> {
-    let (status, headers, body) = request_on(conn, &post(addr, &initialize_body(), None))?;
+    let (status, headers, body) = request_on(conn, &post(addr, &initialize_body(), None, false))?;
     if status != 200 {
         bail!(
             "initialize: HTTP {status}: {}",
@@ -76,7 +86,7 @@ pub fn new_session(
         .map(|(_, v)| v.clone())
         .context("initialize: no mcp-session-id header")?;
     let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    let (status, _, _) = request_on(conn, &post(addr, &initialized, Some(&session)))?;
+    let (status, _, _) = request_on(conn, &post(addr, &initialized, Some(&session), false))?;
     if status != 202 {
         bail!("notifications/initialized: HTTP {status}, expected 202");
     }

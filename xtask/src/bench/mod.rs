@@ -6,6 +6,7 @@ use clap::Subcommand;
 
 mod build;
 pub(crate) mod load;
+mod mcp;
 mod start;
 mod transport;
 

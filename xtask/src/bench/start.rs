@@ -30,6 +30,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
+use super::mcp::{
+    initialize_body, modern_post, new_session_once, open_sessions, parse_reply, post,
+};
 use crate::{paths, proc};
 use load::{LoadResult, RequestFactory, http_request, request_once};
 
@@ -248,7 +251,7 @@ pub fn run(args: Args) -> Result<()> {
         std::thread::sleep(Duration::from_secs(2));
         let idle = rss::process_kib(server.pid()).unwrap_or(0);
         let idle_tree = rss::tree_kib(server.pid());
-        open_sessions(server.addr, args.sessions)?;
+        open_sessions(server.addr, args.sessions, 16)?;
         std::thread::sleep(Duration::from_secs(1));
         let after = rss::process_kib(server.pid()).unwrap_or(0);
         let after_tree = rss::tree_kib(server.pid());
@@ -436,13 +439,16 @@ pub fn run(args: Args) -> Result<()> {
         table,
         "\n| measure | ours | sunpeak | ratio |\n|---|---|---|---|"
     );
+    // `--ours-only` has no npm start to compare with.
+    let (theirs, ratio) = match ms(sunpeak_start) {
+        t if t > 0.0 => (format!("{t:.0} ms"), format!("{:.2}", ms(ours_start) / t)),
+        _ => ("-".to_owned(), "-".to_owned()),
+    };
     let _ = writeln!(
         table,
-        "| start to healthy (median of {}) | {:.0} ms | {:.0} ms | {:.2} |",
+        "| start to healthy (median of {}) | {:.0} ms | {theirs} | {ratio} |",
         args.starts,
         ms(ours_start),
-        ms(sunpeak_start),
-        ms(ours_start) / ms(sunpeak_start).max(0.001)
     );
     if let [(_, oi, oit, oa, oat), (_, si, sit, sa, sat)] = memory[..] {
         let _ = writeln!(
@@ -579,88 +585,13 @@ fn fixed(bytes: Vec<u8>) -> RequestFactory {
     Arc::new(move |_| Ok(bytes.clone()))
 }
 
-fn initialize_body() -> Value {
-    json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}})
-}
-
-/// A 2026-07-28 request: `body` with the per-request `_meta`, and the headers that mirror it.
-fn modern_post(addr: SocketAddr, body: &Value, gzip: bool) -> Vec<u8> {
-    let mut body = body.clone();
-    let method = body["method"].as_str().unwrap_or_default().to_owned();
-    if !body["params"].is_object() {
-        body["params"] = json!({});
-    }
-    body["params"]["_meta"] = json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {},
-        "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"}
-    });
-    let mut headers = vec![
-        ("Content-Type", "application/json".to_string()),
-        ("Accept", "application/json, text/event-stream".to_string()),
-        ("MCP-Protocol-Version", "2026-07-28".to_string()),
-        ("Mcp-Method", method),
-    ];
-    let name = body["params"]["name"]
-        .as_str()
-        .or_else(|| body["params"]["uri"].as_str());
-    if let Some(name) = name {
-        headers.push(("Mcp-Name", name.to_string()));
-    }
-    if gzip {
-        headers.push(("Accept-Encoding", "gzip".to_string()));
-    }
-    http_request("POST", "/mcp", addr, &headers, body.to_string().as_bytes())
-}
-
-fn post(addr: SocketAddr, body: &Value, session: Option<&str>, gzip: bool) -> Vec<u8> {
-    let mut headers = vec![
-        ("Content-Type", "application/json".to_string()),
-        ("Accept", "application/json, text/event-stream".to_string()),
-    ];
-    if let Some(session) = session {
-        headers.push(("Mcp-Session-Id", session.to_string()));
-        headers.push(("Mcp-Protocol-Version", "2025-11-25".to_string()));
-    }
-    if gzip {
-        headers.push(("Accept-Encoding", "gzip".to_string()));
-    }
-    http_request("POST", "/mcp", addr, &headers, body.to_string().as_bytes())
-}
-
-/// A new session: `initialize` + `notifications/initialized`; returns its id.
-fn new_session(addr: SocketAddr) -> Result<String> {
-    let (status, headers, body) = request_once(addr, &post(addr, &initialize_body(), None, false))?;
-    if status != 200 {
-        bail!(
-            "initialize: HTTP {status}: {}",
-            String::from_utf8_lossy(&body)
-        );
-    }
-    let session = headers
-        .iter()
-        .find(|(n, _)| n == "mcp-session-id")
-        .map(|(_, v)| v.clone())
-        .context("no mcp-session-id")?;
-    request_once(
-        addr,
-        &post(
-            addr,
-            &json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
-            Some(&session),
-            false,
-        ),
-    )?;
-    Ok(session)
-}
-
 /// Requests with `body`; stateful servers get one session per connection.
 fn mcp(addr: SocketAddr, wire: Wire, body: Value, gzip: bool) -> Result<RequestFactory> {
     Ok(Arc::new(move |_| match wire {
         Wire::Stateless => Ok(post(addr, &body, None, gzip)),
         Wire::Modern => Ok(modern_post(addr, &body, gzip)),
         Wire::Stateful => {
-            let session = new_session(addr)?;
+            let session = new_session_once(addr)?;
             Ok(post(addr, &body, Some(&session), gzip))
         }
     }))
@@ -671,7 +602,7 @@ fn read_albums(addr: SocketAddr, wire: Wire, gzip: bool) -> Result<RequestFactor
     let request = match wire {
         Wire::Stateless => post(addr, &list, None, false),
         Wire::Modern => modern_post(addr, &list, false),
-        Wire::Stateful => post(addr, &list, Some(&new_session(addr)?), false),
+        Wire::Stateful => post(addr, &list, Some(&new_session_once(addr)?), false),
     };
     let (_, _, body) = request_once(addr, &request)?;
     let value = parse_reply(&body)?;
@@ -687,43 +618,6 @@ fn read_albums(addr: SocketAddr, wire: Wire, gzip: bool) -> Result<RequestFactor
         json!({"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri": uri}}),
         gzip,
     )
-}
-
-/// A JSON or single-event SSE reply body.
-fn parse_reply(body: &[u8]) -> Result<Value> {
-    let text = String::from_utf8_lossy(body);
-    if let Ok(value) = serde_json::from_str(&text) {
-        return Ok(value);
-    }
-    let data = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .map(str::trim)
-        .find(|d| !d.is_empty())
-        .context("reply is neither JSON nor SSE")?;
-    Ok(serde_json::from_str(data)?)
-}
-
-/// Opens `count` sessions with 16 connections in parallel.
-fn open_sessions(addr: SocketAddr, count: usize) -> Result<()> {
-    let threads: Vec<_> = (0..16)
-        .map(|t| {
-            std::thread::spawn(move || -> Result<()> {
-                let mut i = t;
-                while i < count {
-                    new_session(addr)?;
-                    i += 16;
-                }
-                Ok(())
-            })
-        })
-        .collect();
-    for thread in threads {
-        thread
-            .join()
-            .map_err(|_| anyhow::anyhow!("session thread panicked"))??;
-    }
-    Ok(())
 }
 
 /// Builds our binary, prepares and builds the two template copies.

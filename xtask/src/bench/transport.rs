@@ -21,7 +21,6 @@
 //! `results.json`. Goals (product.md 4): `tools/list` at least half the hello-world rate,
 //! `/health` within 1.5x of it, at most 4 KiB per idle session.
 
-mod mcp;
 mod process;
 
 use std::fmt::Write as _;
@@ -34,6 +33,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use super::load::{self, LoadResult, RequestFactory, http_request, request_once};
+use super::mcp;
 use crate::{paths, proc};
 use process::Process;
 
@@ -212,13 +212,13 @@ fn fixed(bytes: Vec<u8>) -> RequestFactory {
 fn per_connection(addr: SocketAddr, target: Target, body: Value) -> RequestFactory {
     Arc::new(move |_| {
         if target == Target::Modern {
-            return Ok(mcp::modern_post(addr, &body));
+            return Ok(mcp::modern_post(addr, &body, false));
         }
         let session = match target.is_stateful() {
             true => Some(mcp::new_session_once(addr)?),
             false => None,
         };
-        Ok(mcp::post(addr, &body, session.as_deref()))
+        Ok(mcp::post(addr, &body, session.as_deref(), false))
     })
 }
 
@@ -240,7 +240,7 @@ fn tools_call(addr: SocketAddr, target: Target) -> Result<RequestFactory> {
 }
 
 fn initialize(addr: SocketAddr, _: Target) -> Result<RequestFactory> {
-    Ok(fixed(mcp::post(addr, &mcp::initialize_body(), None)))
+    Ok(fixed(mcp::post(addr, &mcp::initialize_body(), None, false)))
 }
 
 /// One measured run.
@@ -487,7 +487,7 @@ fn measure_memory(
     // The sessions are real: the first one and the oldest new one still answer.
     for id in [Some(&first), ids.first()].into_iter().flatten() {
         let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
-        let reply = request_once(server.addr, &mcp::post(server.addr, &list, Some(id)))?;
+        let reply = request_once(server.addr, &mcp::post(server.addr, &list, Some(id), false))?;
         mcp::expect_result("tools/list in an idle session", &reply)?;
     }
     Ok(Memory {
