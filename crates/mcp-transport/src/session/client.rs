@@ -43,8 +43,8 @@ impl ClientInfo {
     /// Keeps `info` and `capabilities` whole when they are at most
     /// [`MAX_CLIENT_INFO_BYTES`] as JSON; otherwise keeps the name, version and title (each
     /// cut at [`MAX_NAME_BYTES`]) and the known capabilities (`roots`, `sampling`,
-    /// `elicitation`, `tasks`, `extensions` entries), each only when small, and says how much
-    /// was dropped.
+    /// `elicitation`, `tasks`, `extensions` entries; an `extensions` of more than 64 KiB is
+    /// dropped whole), each only when small, and says how much was dropped.
     pub(crate) fn bounded(
         info: Implementation,
         capabilities: ClientCapabilities,
@@ -53,9 +53,19 @@ impl ClientInfo {
         if sent <= MAX_CLIENT_INFO_BYTES {
             return (Self { info, capabilities }, None);
         }
+        // Already a tree (a body the raw reader did not take): cut down from its JSON text by
+        // the same rules, so that there is one set of them.
+        let info_raw = serde_json::value::to_raw_value(&info);
+        let caps_raw = serde_json::value::to_raw_value(&capabilities);
+        if let (Ok(i), Ok(c)) = (info_raw, caps_raw)
+            && let Ok(cut) = Self::cut_down(Some(&i), Some(&c), sent)
+        {
+            return cut;
+        }
+        // Our own serialization read back cannot fail; keep the names if it ever does.
         let kept = Self {
             info: trim_info(info),
-            capabilities: trim_capabilities(capabilities),
+            capabilities: ClientCapabilities::default(),
         };
         let trimmed = Trimmed {
             sent,
@@ -63,9 +73,7 @@ impl ClientInfo {
         };
         (kept, Some(trimmed))
     }
-}
 
-impl ClientInfo {
     /// [`ClientInfo::bounded`] from the raw JSON of `clientInfo` and `capabilities`, without
     /// building the JSON tree of a large one (a few megabytes of tiny objects are tens of
     /// megabytes as a tree): only the members that are kept are parsed. `Err` when they are
@@ -82,6 +90,15 @@ impl ClientInfo {
             let capabilities = capabilities.map_or(Ok(ClientCapabilities::default()), parse)?;
             return Ok(Self::bounded(info, capabilities));
         }
+        Self::cut_down(info, capabilities, sent)
+    }
+
+    /// What is kept of a large client info (`sent` bytes of JSON), parsing only that.
+    fn cut_down(
+        info: Option<&RawValue>,
+        capabilities: Option<&RawValue>,
+        sent: usize,
+    ) -> serde_json::Result<(Self, Option<Trimmed>)> {
         let info = match info {
             Some(raw) => trim_info(parse::<Names>(raw)?.into()),
             None => Implementation::default(),
@@ -154,7 +171,8 @@ struct Flags<'a> {
 const MAX_EXTENSIONS_SCAN_BYTES: usize = 64 * 1024;
 
 impl KnownCapabilities<'_> {
-    /// What [`trim_capabilities`] keeps, parsing only that.
+    /// The known capabilities, each only when small (`roots` and `elicitation` keep their
+    /// flags when large, `sampling` an empty object), and `extensions` entries within budget.
     fn kept(self) -> serde_json::Result<ClientCapabilities> {
         let fits = |r: &RawValue| r.get().len() <= MAX_CAPABILITY_BYTES;
         let small_one = |r: Option<&RawValue>| -> serde_json::Result<Option<Value>> {
@@ -248,56 +266,6 @@ fn trim_info(info: Implementation) -> Implementation {
     let mut kept = Implementation::new(cut(info.name), cut(info.version));
     kept.title = info.title.map(cut);
     kept
-}
-
-fn trim_capabilities(caps: ClientCapabilities) -> ClientCapabilities {
-    let mut kept = ClientCapabilities {
-        roots: caps.roots.map(|r| {
-            small(r, |r| RootsCapability {
-                list_changed: r.list_changed,
-                extra: JsonObject::new(),
-            })
-        }),
-        sampling: caps.sampling.map(|s| {
-            small(s, |_| SamplingCapability {
-                context: None,
-                tools: None,
-                extra: JsonObject::new(),
-            })
-        }),
-        elicitation: caps.elicitation.map(|e| {
-            small(e, |e| ElicitationCapability {
-                form: e.form.filter(|v| json_len(v) <= MAX_CAPABILITY_BYTES),
-                url: e.url.filter(|v| json_len(v) <= MAX_CAPABILITY_BYTES),
-                extra: JsonObject::new(),
-            })
-        }),
-        tasks: caps.tasks.filter(|t| json_len(t) <= MAX_CAPABILITY_BYTES),
-        ..ClientCapabilities::default()
-    };
-    if let Some(Value::Object(extensions)) = caps.extra.get("extensions") {
-        let mut budget = MAX_EXTENSIONS_BYTES;
-        let mut out = JsonObject::new();
-        for (name, value) in extensions {
-            let len = name.len() + json_len(value);
-            if len <= MAX_CAPABILITY_BYTES && len <= budget {
-                budget -= len;
-                out.insert(name.clone(), value.clone());
-            }
-        }
-        kept.extra
-            .insert("extensions".to_owned(), Value::Object(out));
-    }
-    kept
-}
-
-/// `value` itself when its JSON is small, else `shrink(value)`.
-fn small<T: Serialize>(value: T, shrink: impl FnOnce(T) -> T) -> T {
-    if json_len(&value) <= MAX_CAPABILITY_BYTES {
-        value
-    } else {
-        shrink(value)
-    }
 }
 
 /// `s` cut to at most [`MAX_NAME_BYTES`] on a character boundary.
