@@ -278,6 +278,26 @@ fn split_level(stored: &str) -> (Option<LoggingLevel>, &str) {
     }
 }
 
+/// The connection kept in `cell`, made on first use with the store's timeouts; it reconnects
+/// by itself afterwards.
+async fn connection(
+    cell: &OnceCell<ConnectionManager>,
+    client: &redis::Client,
+) -> Result<ConnectionManager, StoreError> {
+    let conn = cell
+        .get_or_try_init(|| async {
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(TIMEOUT))
+                .set_response_timeout(Some(TIMEOUT))
+                .set_number_of_retries(1)
+                .set_max_delay(Duration::from_secs(1));
+            ConnectionManager::new_lazy_with_config(client.clone(), config)
+        })
+        .await
+        .map_err(unavailable)?;
+    Ok(conn.clone())
+}
+
 fn unavailable(e: redis::RedisError) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
@@ -419,19 +439,7 @@ impl RedisStore {
 
     /// The connection (made on first use; it reconnects by itself afterwards).
     async fn conn(&self) -> Result<ConnectionManager, StoreError> {
-        let conn = self
-            .conn
-            .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(TIMEOUT))
-                    .set_response_timeout(Some(TIMEOUT))
-                    .set_number_of_retries(1)
-                    .set_max_delay(Duration::from_secs(1));
-                ConnectionManager::new_lazy_with_config(self.config.client.clone(), config)
-            })
-            .await
-            .map_err(unavailable)?;
-        Ok(conn.clone())
+        connection(&self.conn, &self.config.client).await
     }
 
     async fn insert_async(&self, session: Arc<Session>) -> Result<Inserted, StoreError> {
