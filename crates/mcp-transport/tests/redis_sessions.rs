@@ -33,10 +33,15 @@ fn config(redis: &RedisServer, prefix: &str) -> TransportConfig {
 }
 
 async fn open(addr: SocketAddr, who: &str) -> String {
+    open_with(addr, who, json!({"roots": {"listChanged": true}})).await
+}
+
+/// A session of `who` whose client declares `capabilities`.
+async fn open_with(addr: SocketAddr, who: &str, capabilities: serde_json::Value) -> String {
     let r = post(
         addr,
         json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
-        "protocolVersion": V, "capabilities": {"roots": {"listChanged": true}},
+        "protocolVersion": V, "capabilities": capabilities,
         "clientInfo": {"name":"it","version":"0"}}}),
     )
     .header("authorization", who)
@@ -140,16 +145,7 @@ async fn a_client_answer_and_a_notification_reach_the_instance_that_waits() {
     let a = start(config(&redis, "t3:")).await;
     let b = start(config(&redis, "t3:")).await;
     let who = "Bearer carol";
-    let r = post(
-        a.addr,
-        json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
-        "protocolVersion": V, "capabilities": {"sampling": {}},
-        "clientInfo": {"name":"it","version":"0"}}}),
-    )
-    .header("authorization", who)
-    .send()
-    .await;
-    let sid = r.header("mcp-session-id").unwrap().to_owned();
+    let sid = open_with(a.addr, who, json!({"sampling": {}})).await;
 
     // A tool on A asks the client's model; the client's answer goes to B.
     let mut st = post(
@@ -328,16 +324,7 @@ async fn a_stream_started_on_one_instance_resumes_on_another() {
     let a = start(config(&redis, "t5:")).await;
     let b = start(config(&redis, "t5:")).await;
     let who = "Bearer dave";
-    let r = post(
-        a.addr,
-        json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
-        "protocolVersion": V, "capabilities": {"sampling": {}},
-        "clientInfo": {"name":"it","version":"0"}}}),
-    )
-    .header("authorization", who)
-    .send()
-    .await;
-    let sid = r.header("mcp-session-id").unwrap().to_owned();
+    let sid = open_with(a.addr, who, json!({"sampling": {}})).await;
 
     // A tool on A asks the client's model; the client reads the request and drops the
     // connection (the stream lives on: its handler waits on A).
