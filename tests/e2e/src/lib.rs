@@ -111,3 +111,24 @@ pub fn copy_project(src: &Path, dest_parent: &Path, name: &str) -> Result<PathBu
     }
     Ok(dest)
 }
+
+/// A scratch directory of one test, `<tmp>/sunpeak-e2e-<tag>-<pid>`: emptied when made,
+/// removed when dropped.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    /// Makes (or empties) the directory of `tag`.
+    pub fn new(tag: &str) -> Result<Self> {
+        let dir = std::env::temp_dir().join(format!("sunpeak-e2e-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("creating scratch dir {}", dir.display()))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -8,31 +8,11 @@ use std::time::Duration;
 use anyhow::{Context, Result, ensure};
 use e2e_tests::start::mcp::McpClient;
 use e2e_tests::start::server::{Launch, run_to_exit};
-use e2e_tests::workspace_root;
+use e2e_tests::{Scratch, workspace_root};
 use serde_json::{Value, json};
 
 fn fixture() -> PathBuf {
     workspace_root().join("tests/e2e/fixtures/start/faults")
-}
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "sunpeak-e2e-start-cli-{tag}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[test]
@@ -220,7 +200,7 @@ fn expect_start_error(project: &Path, args: &[&str], needle: &str) -> Result<()>
 
 #[test]
 fn projects_that_cannot_be_served() -> Result<()> {
-    let scratch = Scratch::new("errors");
+    let scratch = Scratch::new("start-cli-errors")?;
     let dir = &scratch.0;
     expect_start_error(
         dir,
@@ -263,7 +243,7 @@ fn projects_that_cannot_be_served() -> Result<()> {
 
 #[test]
 fn resources_only_dist_needs_no_node() -> Result<()> {
-    let scratch = Scratch::new("resources-only");
+    let scratch = Scratch::new("start-cli-resources-only")?;
     let dir = &scratch.0;
     std::fs::write(
         dir.join("package.json"),

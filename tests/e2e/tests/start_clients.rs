@@ -4,7 +4,7 @@
 //! UI tool and read its resource (the Inspector also checks the MCP Apps metadata and runs 200
 //! calls at concurrency 10).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail, ensure};
@@ -14,28 +14,8 @@ use e2e_tests::start::clients::{
 };
 use e2e_tests::start::mcp::McpClient;
 use e2e_tests::start::server::Launch;
-use e2e_tests::{copy_project, sunpeak_bin, template, workspace_root};
+use e2e_tests::{Scratch, copy_project, sunpeak_bin, template, workspace_root};
 use serde_json::{Value, json};
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Result<Self> {
-        let dir = std::env::temp_dir().join(format!(
-            "sunpeak-e2e-start-clients-{tag}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)?;
-        Ok(Scratch(dir))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 struct Case<'a> {
     tool: &'a str,
@@ -130,7 +110,7 @@ fn check_clients(project: &Path, case: &Case<'_>) -> Result<()> {
 
 #[test]
 fn template_serves_the_three_clients() -> Result<()> {
-    let scratch = Scratch::new("template")?;
+    let scratch = Scratch::new("start-clients-template")?;
     let project = copy_project(&template(None)?, &scratch.0, "template")?;
     check_clients(
         &project,
@@ -145,7 +125,7 @@ fn template_serves_the_three_clients() -> Result<()> {
 
 #[test]
 fn example_app_serves_the_three_clients() -> Result<()> {
-    let scratch = Scratch::new("example")?;
+    let scratch = Scratch::new("start-clients-example")?;
     let source = workspace_root().join("examples/trip-planner");
     let project = scratch.0.join("trip-planner");
     // The sources only; dependencies are installed fresh from the lockfile.

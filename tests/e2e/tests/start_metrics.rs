@@ -13,7 +13,7 @@ use e2e_tests::builds::{self, Builder};
 use e2e_tests::start::http::{Request, Stream, send};
 use e2e_tests::start::mcp::{McpClient, PROTOCOL_VERSION};
 use e2e_tests::start::server::{Launch, Server};
-use e2e_tests::{copy_project, sunpeak_bin, template, workspace_root};
+use e2e_tests::{Scratch, copy_project, sunpeak_bin, template, workspace_root};
 use serde_json::{Value, json};
 
 fn fixture() -> PathBuf {
@@ -446,21 +446,9 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn prometheus_scrapes_the_template() -> Result<()> {
-    let scratch = Scratch(
-        std::env::temp_dir().join(format!("sunpeak-e2e-start-metrics-{}", std::process::id())),
-    );
-    let _ = std::fs::remove_dir_all(&scratch.0);
-    std::fs::create_dir_all(&scratch.0)?;
+    let scratch = Scratch::new("start-metrics")?;
     let project = copy_project(&template(None)?, &scratch.0, "template")?;
     let run = builds::run(&Builder::Ours(sunpeak_bin().to_path_buf()), &project)?;
     ensure!(run.success(), "{}", run.failure_message());

@@ -13,35 +13,15 @@
 //! modern era, the `MCP-Protocol-Version`/`Mcp-Method`/`Mcp-Name` headers and `_meta`, one retry
 //! carrying `requestState`) and exit non-zero on any failure.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail, ensure};
 use e2e_tests::builds::{self, Builder};
 use e2e_tests::start::clients::{ClientRun, Ours, run_ours};
 use e2e_tests::start::mcp::McpClient;
 use e2e_tests::start::server::{Launch, Server};
-use e2e_tests::{copy_project, sunpeak_bin, template, workspace_root};
+use e2e_tests::{Scratch, copy_project, sunpeak_bin, template, workspace_root};
 use serde_json::Value;
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Result<Self> {
-        let dir = std::env::temp_dir().join(format!(
-            "sunpeak-e2e-start-modern-{tag}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)?;
-        Ok(Scratch(dir))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Builds `project` with our build and serves it with our start.
 fn build_and_start(project: &Path) -> Result<Server> {
@@ -86,7 +66,7 @@ fn line<'a>(out: &'a str, prefix: &str) -> &'a str {
 
 #[test]
 fn template_serves_modern_clients() -> Result<()> {
-    let scratch = Scratch::new("template")?;
+    let scratch = Scratch::new("start-modern-template")?;
     let project = copy_project(&template(None)?, &scratch.0, "template")?;
     let server = build_and_start(&project)?;
 
@@ -147,7 +127,7 @@ fn template_serves_modern_clients() -> Result<()> {
 
 #[test]
 fn js_tool_handler_elicits_in_both_eras() -> Result<()> {
-    let scratch = Scratch::new("elicitation")?;
+    let scratch = Scratch::new("start-modern-elicitation")?;
     let project = scratch.0.join("elicitation");
     let status = std::process::Command::new("cp")
         .arg("-r")

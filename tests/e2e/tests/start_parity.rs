@@ -23,7 +23,7 @@
 //! 3. `resources/list` entries carry the resource's `title` from `dist/<k>/<k>.json`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail, ensure};
 use e2e_tests::builds::{self, Builder};
@@ -31,7 +31,7 @@ use e2e_tests::start::server::Launch;
 use e2e_tests::start::snapshot::{
     Call, Snapshot, collect, first_json_difference, normalize_ui_ids,
 };
-use e2e_tests::{copy_project, sunpeak_bin, template};
+use e2e_tests::{Scratch, copy_project, sunpeak_bin, template};
 use serde_json::{Value, json};
 
 /// Valid arguments for every template tool (its schemas mark every field required).
@@ -87,14 +87,6 @@ fn calls() -> Vec<Call> {
     ]
 }
 
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn build(builder: &Builder, project: &Path) -> Result<()> {
     let run = builds::run(builder, project)?;
     if !run.success() {
@@ -105,10 +97,7 @@ fn build(builder: &Builder, project: &Path) -> Result<()> {
 
 #[test]
 fn template_answers_like_npm_sunpeak_start() -> Result<()> {
-    let scratch = Scratch(
-        std::env::temp_dir().join(format!("sunpeak-e2e-start-parity-{}", std::process::id())),
-    );
-    std::fs::create_dir_all(&scratch.0)?;
+    let scratch = Scratch::new("start-parity")?;
     let ours = Builder::Ours(sunpeak_bin().to_path_buf());
     let calls = calls();
 

@@ -14,7 +14,7 @@ use e2e_tests::start::clients::{Ours, PY_MCP_VERSIONS, run_ours, run_py, run_ts}
 use e2e_tests::start::http::{Request, SseEvent, Stream, send};
 use e2e_tests::start::mcp::{McpClient, PROTOCOL_VERSION};
 use e2e_tests::start::server::{Launch, Server};
-use e2e_tests::{copy_project, sunpeak_bin, template, workspace_root};
+use e2e_tests::{Scratch, copy_project, sunpeak_bin, template, workspace_root};
 use serde_json::{Value, json};
 
 /// `tools/list` in the session through nginx: the HTTP status.
@@ -237,10 +237,8 @@ fn follow_a_waiting_stream(nginx: &Nginx, owner: &Server, follower: &Server) -> 
 
 #[test]
 fn three_instances_behind_round_robin_share_sessions_through_redis() -> Result<()> {
-    let scratch = std::env::temp_dir().join(format!("sunpeak-e2e-scaleout-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch)?;
-    let project = copy_project(&template(None)?, &scratch, "template")?;
+    let scratch = Scratch::new("scaleout")?;
+    let project = copy_project(&template(None)?, &scratch.0, "template")?;
     // A JavaScript tool that asks the user's name (zod and the MCP SDK are the template's).
     std::fs::copy(
         workspace_root().join("tests/projects/elicitation/src/tools/ask-name.ts"),
@@ -367,6 +365,5 @@ fn three_instances_behind_round_robin_share_sessions_through_redis() -> Result<(
         "no session records in Redis: {keys:?}"
     );
     drop(nginx);
-    let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }

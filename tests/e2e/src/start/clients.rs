@@ -78,13 +78,11 @@ fn our_script(name: &str) -> PathBuf {
     workspace_root().join("tests").join("clients").join(name)
 }
 
-/// A directory with the TypeScript SDK v2 client installed and `tests/clients/mcp_client.mjs`
-/// copied in.
-pub fn ts_client_v2() -> Result<PathBuf> {
-    let dir = cache_dir()
-        .join("clients")
-        .join(format!("ts-client-{TS_CLIENT_V2_VERSION}"));
-    let _installing = install_lock();
+/// `<cache>/clients/<name>` with the npm `package` (`name@version`) installed, once (an
+/// `.installed` marker), and the install lock: held while the caller copies its scripts in.
+fn npm_installed(name: &str, package: &str) -> Result<(PathBuf, MutexGuard<'static, ()>)> {
+    let dir = cache_dir().join("clients").join(name);
+    let installing = install_lock();
     if !dir.join(".installed").is_file() {
         std::fs::create_dir_all(&dir)?;
         run(
@@ -95,12 +93,22 @@ pub fn ts_client_v2() -> Result<PathBuf> {
                 "--no-audit",
                 "--no-fund",
                 "--silent",
-                &format!("@modelcontextprotocol/client@{TS_CLIENT_V2_VERSION}"),
+                package,
             ]),
-            "npm install @modelcontextprotocol/client",
+            &format!("npm install {package}"),
         )?;
         std::fs::write(dir.join(".installed"), "")?;
     }
+    Ok((dir, installing))
+}
+
+/// A directory with the TypeScript SDK v2 client installed and `tests/clients/mcp_client.mjs`
+/// copied in.
+pub fn ts_client_v2() -> Result<PathBuf> {
+    let (dir, _installing) = npm_installed(
+        &format!("ts-client-{TS_CLIENT_V2_VERSION}"),
+        &format!("@modelcontextprotocol/client@{TS_CLIENT_V2_VERSION}"),
+    )?;
     std::fs::copy(our_script("mcp_client.mjs"), dir.join("mcp_client.mjs"))?;
     Ok(dir)
 }
@@ -164,26 +172,10 @@ pub fn run_ours(client: Ours, url: &str, args: &[&str]) -> Result<ClientRun> {
 /// A directory with the TypeScript SDK installed and `ts-client.mjs` (and our
 /// `legacy_client.mjs`) copied in.
 pub fn ts_client() -> Result<PathBuf> {
-    let dir = cache_dir()
-        .join("clients")
-        .join(format!("ts-sdk-{TS_SDK_VERSION}"));
-    let _installing = install_lock();
-    if !dir.join(".installed").is_file() {
-        std::fs::create_dir_all(&dir)?;
-        run(
-            Command::new("npm").args([
-                "install",
-                "--prefix",
-                &dir.to_string_lossy(),
-                "--no-audit",
-                "--no-fund",
-                "--silent",
-                &format!("@modelcontextprotocol/sdk@{TS_SDK_VERSION}"),
-            ]),
-            "npm install @modelcontextprotocol/sdk",
-        )?;
-        std::fs::write(dir.join(".installed"), "")?;
-    }
+    let (dir, _installing) = npm_installed(
+        &format!("ts-sdk-{TS_SDK_VERSION}"),
+        &format!("@modelcontextprotocol/sdk@{TS_SDK_VERSION}"),
+    )?;
     std::fs::copy(
         tools_dir()?.join("ts-client.mjs"),
         dir.join("ts-client.mjs"),
